@@ -1,0 +1,271 @@
+r"""The LSTM cell: one step, a whole sequence, and the gate stacking.
+
+Equations (row vectors, batch-first; :math:`\sigma` the logistic sigmoid,
+:math:`\odot` the elementwise product):
+
+.. math::
+
+    f_t &= \sigma(x_t W_{xf} + h_{t-1} W_{hf} + b_f) \\
+    i_t &= \sigma(x_t W_{xi} + h_{t-1} W_{hi} + b_i) \\
+    o_t &= \sigma(x_t W_{xo} + h_{t-1} W_{ho} + b_o) \\
+    \tilde C_t &= \tanh(x_t W_{xc} + h_{t-1} W_{hc} + b_c) \\
+    C_t &= f_t \odot C_{t-1} + i_t \odot \tilde C_t \\
+    h_t &= o_t \odot \tanh(C_t)
+
+rnnlib stacks the four gates along the last axis in the order
+**f, i, o, c_tilde** (:data:`GATES`): ``W_x`` is (D, 4H), ``W_h`` (H, 4H),
+``b`` (4H,). The three sigmoid gates are contiguous, so one ``sigmoid`` call
+covers ``[:, :3H]`` and one ``tanh`` the last ``H`` columns. PyTorch stacks
+i, f, g, o and Keras i, f, c, o: :mod:`rnnlib.torch_io` converts.
+
+The pointwise part (everything after the matmuls) lives in two private
+functions shared by the one-step and the whole-sequence code, so the math is
+written once.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import check_array
+from .activations import sigmoid
+
+GATES = ("f", "i", "o", "c_tilde")
+"""Order of the four gate blocks along the last axis of ``W_x``, ``W_h``, ``b``."""
+
+
+def split_gates(a: np.ndarray) -> dict:
+    """Split a stacked array (..., 4H) into ``{"f", "i", "o", "c_tilde"}`` blocks (..., H).
+
+    Works for weights ``W_x`` (D, 4H), ``W_h`` (H, 4H), bias ``b`` (4H,) and
+    pre-activations (N, 4H). The blocks are views.
+    """
+    a = np.asarray(a)
+    if a.ndim < 1 or a.shape[-1] % 4 != 0:
+        raise ValueError(f"a must have a last axis of size 4H (f, i, o, c_tilde stacked); got shape {a.shape}")
+    return dict(zip(GATES, np.split(a, 4, axis=-1)))
+
+
+def stack_gates(f, i, o, c_tilde) -> np.ndarray:
+    """Inverse of :func:`split_gates`: concatenate blocks (..., H) into (..., 4H)."""
+    return np.concatenate([f, i, o, c_tilde], axis=-1)
+
+
+def _pointwise(a, c_prev):
+    """Gates and new state from pre-activations ``a`` (N, 4H) and ``c_prev`` (N, H)."""
+    H = c_prev.shape[-1]
+    s = sigmoid(a[:, : 3 * H])  # f, i, o together
+    f, i, o = s[:, :H], s[:, H : 2 * H], s[:, 2 * H :]
+    c_tilde = np.tanh(a[:, 3 * H :])
+    c = f * c_prev + i * c_tilde  # C_t = f ⊙ C_{t-1} + i ⊙ C~_t
+    tanh_c = np.tanh(c)
+    h = o * tanh_c  # h_t = o ⊙ tanh(C_t)
+    return f, i, o, c_tilde, c, tanh_c, h
+
+
+def _pointwise_backward(dh, dc, c_prev, f, i, o, c_tilde, tanh_c):
+    """Gradient w.r.t. the pre-activations (N, 4H) and ``c_prev`` (N, H).
+
+    ``dh`` and ``dc`` are the total gradients reaching h_t and C_t from above.
+    """
+    # h_t = o ⊙ tanh(C_t)
+    do = dh * tanh_c
+    dc = dc + dh * o * (1.0 - tanh_c**2)
+    # C_t = f ⊙ C_{t-1} + i ⊙ C~_t
+    df = dc * c_prev
+    di = dc * c_tilde
+    dc_tilde = dc * i
+    dc_prev = dc * f
+    # gates: sigma' = s (1 - s), tanh' = 1 - C~^2, from the saved outputs
+    da = np.concatenate(
+        [df * f * (1.0 - f), di * i * (1.0 - i), do * o * (1.0 - o), dc_tilde * (1.0 - c_tilde**2)],
+        axis=1,
+    )  # (N, 4H), order f, i, o, c_tilde
+    return da, dc_prev
+
+
+def _check_weights(W_x, W_h, b):
+    W_x = check_array("W_x", W_x, ("D", "4H"))
+    D, H4 = W_x.shape
+    if H4 % 4:
+        raise ValueError(f"W_x must have shape (D, 4H) (gates f, i, o, c_tilde stacked); got {W_x.shape}")
+    W_h = check_array("W_h", W_h, ("H", "4H"), (H4 // 4, H4))
+    b = check_array("b", b, ("4H",), (H4,))
+    return W_x, W_h, b
+
+
+class LSTMStepCache(NamedTuple):
+    """What :func:`lstm_step_backward` needs from the forward step."""
+
+    x_t: np.ndarray  # (N, D)
+    h_prev: np.ndarray  # (N, H)
+    c_prev: np.ndarray  # (N, H)
+    f: np.ndarray  # (N, H) forget gate
+    i: np.ndarray  # (N, H) input gate
+    o: np.ndarray  # (N, H) output gate
+    c_tilde: np.ndarray  # (N, H) candidate
+    c_next: np.ndarray  # (N, H) C_t
+    tanh_c: np.ndarray  # (N, H) tanh(C_t)
+    W_x: np.ndarray  # (D, 4H)
+    W_h: np.ndarray  # (H, 4H)
+
+
+def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b):
+    r"""One LSTM step (gates stacked f, i, o, c_tilde).
+
+    Parameters
+    ----------
+    x_t : ndarray (N, D)
+    h_prev : ndarray (N, H)
+        :math:`h_{t-1}`.
+    c_prev : ndarray (N, H)
+        :math:`C_{t-1}`.
+    W_x : ndarray (D, 4H)
+    W_h : ndarray (H, 4H)
+    b : ndarray (4H,)
+
+    Returns
+    -------
+    h_next : ndarray (N, H)
+        :math:`h_t = o_t \odot \tanh(C_t)`.
+    c_next : ndarray (N, H)
+        :math:`C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t`.
+    cache : LSTMStepCache
+    """
+    W_x, W_h, b = _check_weights(W_x, W_h, b)
+    D, H = W_x.shape[0], W_h.shape[0]
+    x_t = check_array("x_t", x_t, ("N", "D"), (None, D))
+    N = x_t.shape[0]
+    h_prev = check_array("h_prev", h_prev, ("N", "H"), (N, H))
+    c_prev = check_array("c_prev", c_prev, ("N", "H"), (N, H))
+    a = x_t @ W_x + h_prev @ W_h + b  # (N, 4H) pre-activations of f, i, o, c_tilde
+    f, i, o, c_tilde, c, tanh_c, h = _pointwise(a, c_prev)
+    return h, c, LSTMStepCache(x_t, h_prev, c_prev, f, i, o, c_tilde, c, tanh_c, W_x, W_h)
+
+
+def lstm_step_backward(dh_next, dc_next, cache: LSTMStepCache):
+    r"""Backward of :func:`lstm_step_forward`.
+
+    Parameters
+    ----------
+    dh_next : ndarray (N, H)
+        :math:`\partial L / \partial h_t`.
+    dc_next : ndarray (N, H)
+        :math:`\partial L / \partial C_t` arriving from step t + 1 (not via h_t).
+    cache : LSTMStepCache
+
+    Returns
+    -------
+    dx_t : ndarray (N, D)
+    dh_prev : ndarray (N, H)
+    dc_prev : ndarray (N, H)
+    dW_x : ndarray (D, 4H)
+    dW_h : ndarray (H, 4H)
+    db : ndarray (4H,)
+    """
+    shape = cache.c_next.shape
+    dh_next = check_array("dh_next", dh_next, ("N", "H"), shape)
+    dc_next = check_array("dc_next", dc_next, ("N", "H"), shape)
+    da, dc_prev = _pointwise_backward(
+        dh_next, dc_next, cache.c_prev, cache.f, cache.i, cache.o, cache.c_tilde, cache.tanh_c
+    )
+    # a = x_t W_x + h_{t-1} W_h + b
+    dx_t = da @ cache.W_x.T  # (N, D)
+    dh_prev = da @ cache.W_h.T  # (N, H)
+    return dx_t, dh_prev, dc_prev, cache.x_t.T @ da, cache.h_prev.T @ da, da.sum(axis=0)
+
+
+class LSTMCache(NamedTuple):
+    """Cache of :func:`lstm_forward`, time-major (T, N, ...)."""
+
+    x: np.ndarray  # (T, N, D)
+    h0: np.ndarray  # (N, H)
+    c0: np.ndarray  # (N, H)
+    gates: np.ndarray  # (T, N, 4H): f, i, o, c_tilde after their nonlinearity
+    cs: np.ndarray  # (T, N, H): C_1..C_T
+    tanh_cs: np.ndarray  # (T, N, H)
+    hs: np.ndarray  # (T, N, H)
+    W_x: np.ndarray
+    W_h: np.ndarray
+
+
+def lstm_forward(x, h0, c0, W_x, W_h, b):
+    r"""Run the LSTM over a sequence (hoisted input projection, fused gates).
+
+    Parameters
+    ----------
+    x : ndarray (N, T, D)
+    h0, c0 : ndarray (N, H)
+    W_x : ndarray (D, 4H)
+    W_h : ndarray (H, 4H)
+    b : ndarray (4H,)
+
+    Returns
+    -------
+    hs : ndarray (N, T, H)
+    c_T : ndarray (N, H)
+        Final cell state.
+    cache : LSTMCache
+    """
+    W_x, W_h, b = _check_weights(W_x, W_h, b)
+    D, H = W_x.shape[0], W_h.shape[0]
+    x = check_array("x", x, ("N", "T", "D"), (None, None, D))
+    N, T, _ = x.shape
+    h0 = check_array("h0", h0, ("N", "H"), (N, H))
+    c0 = check_array("c0", c0, ("N", "H"), (N, H))
+    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
+    a = (x_tm.reshape(T * N, D) @ W_x + b).reshape(T, N, 4 * H)  # hoisted input projection
+    dt = a.dtype
+    gates = np.empty((T, N, 4 * H), dt)
+    cs, tanh_cs, hs = (np.empty((T, N, H), dt) for _ in range(3))
+    h, c = h0, c0
+    for t in range(T):
+        a_t = a[t] + h @ W_h  # one fused recurrent matmul for all four gates
+        f, i, o, c_tilde, c, tanh_c, h = _pointwise(a_t, c)
+        gates[t] = np.concatenate([f, i, o, c_tilde], axis=1)
+        cs[t], tanh_cs[t], hs[t] = c, tanh_c, h
+    cache = LSTMCache(x_tm, h0, c0, gates, cs, tanh_cs, hs, W_x, W_h)
+    return np.ascontiguousarray(hs.transpose(1, 0, 2)), cs[-1].copy(), cache
+
+
+def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache):
+    r"""Backpropagation through time for :func:`lstm_forward`.
+
+    Parameters
+    ----------
+    dhs : ndarray (N, T, H)
+    dh_T, dc_T : ndarray (N, H) or None
+        Gradients w.r.t. the returned final h and C (``None`` = 0).
+    cache : LSTMCache
+
+    Returns
+    -------
+    dx : ndarray (N, T, D)
+    dh0, dc0 : ndarray (N, H)
+    grads : dict
+        ``{"W_x": (D, 4H), "W_h": (H, 4H), "b": (4H,)}``.
+    """
+    T, N, H = cache.hs.shape
+    D = cache.x.shape[2]
+    dt = cache.hs.dtype
+    dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H))
+    dh = np.zeros((N, H), dt) if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
+    dc = np.zeros((N, H), dt) if dc_T is None else check_array("dc_T", dc_T, ("N", "H"), (N, H))
+    dhs_tm = dhs.transpose(1, 0, 2)  # (T, N, H)
+    da = np.empty((T, N, 4 * H), dt)
+    for t in range(T - 1, -1, -1):
+        c_prev = cache.cs[t - 1] if t > 0 else cache.c0
+        f, i, o, c_tilde = np.split(cache.gates[t], 4, axis=1)
+        da[t], dc = _pointwise_backward(dh + dhs_tm[t], dc, c_prev, f, i, o, c_tilde, cache.tanh_cs[t])
+        dh = da[t] @ cache.W_h.T  # a_t = x_t W_x + h_{t-1} W_h + b
+    h_prev = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, N, H)
+    da2 = da.reshape(T * N, 4 * H)
+    grads = {
+        "W_x": cache.x.reshape(T * N, D).T @ da2,
+        "W_h": h_prev.reshape(T * N, H).T @ da2,
+        "b": da2.sum(axis=0),
+    }
+    dx = (da2 @ cache.W_x.T).reshape(T, N, D).transpose(1, 0, 2)  # -> (N, T, D)
+    return dx, dh, dc, grads

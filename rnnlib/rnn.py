@@ -1,0 +1,185 @@
+r"""The simple (Elman) recurrent cell: one step, and a whole sequence.
+
+Equation (row vectors, batch-first, see the notation page):
+
+.. math:: h_t = \tanh(x_t W_{xh} + h_{t-1} W_{hh} + b_h)
+
+with ``x_t`` (N, D), ``h_t`` (N, H), ``W_xh`` (D, H), ``W_hh`` (H, H),
+``b_h`` (H,).
+
+* :func:`rnn_step_forward` / :func:`rnn_step_backward` do one time step with
+  an explicit cache (the form the chapters derive).
+* :func:`rnn_forward` / :func:`rnn_backward` run a whole sequence, the fast
+  way: the input projection ``x W_xh + b_h`` for all T steps is one matmul,
+  each step does one recurrent matmul, and the weight gradients are single
+  matmuls after the backward loop. Internally the loop runs time-major
+  (T, N, H) so each step touches contiguous memory.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import check_array
+
+
+class RNNStepCache(NamedTuple):
+    """What :func:`rnn_step_backward` needs from the forward step."""
+
+    x_t: np.ndarray  # (N, D)
+    h_prev: np.ndarray  # (N, H)
+    h_next: np.ndarray  # (N, H), saved output: tanh' = 1 - h_next**2
+    W_xh: np.ndarray  # (D, H)
+    W_hh: np.ndarray  # (H, H)
+
+
+def _check_weights(W_xh, W_hh, b_h):
+    W_xh = check_array("W_xh", W_xh, ("D", "H"))
+    D, H = W_xh.shape
+    W_hh = check_array("W_hh", W_hh, ("H", "H"), (H, H))
+    b_h = check_array("b_h", b_h, ("H",), (H,))
+    return W_xh, W_hh, b_h
+
+
+def rnn_step_forward(x_t, h_prev, W_xh, W_hh, b_h):
+    r"""One step of the simple RNN.
+
+    Parameters
+    ----------
+    x_t : ndarray (N, D)
+        Input at time t.
+    h_prev : ndarray (N, H)
+        Hidden state :math:`h_{t-1}`.
+    W_xh : ndarray (D, H)
+    W_hh : ndarray (H, H)
+    b_h : ndarray (H,)
+
+    Returns
+    -------
+    h_next : ndarray (N, H)
+        :math:`h_t = \tanh(x_t W_{xh} + h_{t-1} W_{hh} + b_h)`.
+    cache : RNNStepCache
+    """
+    W_xh, W_hh, b_h = _check_weights(W_xh, W_hh, b_h)
+    D, H = W_xh.shape
+    x_t = check_array("x_t", x_t, ("N", "D"), (None, D))
+    h_prev = check_array("h_prev", h_prev, ("N", "H"), (x_t.shape[0], H))
+    h_next = np.tanh(x_t @ W_xh + h_prev @ W_hh + b_h)  # (N, H)
+    return h_next, RNNStepCache(x_t, h_prev, h_next, W_xh, W_hh)
+
+
+def rnn_step_backward(dh_next, cache: RNNStepCache):
+    r"""Backward of :func:`rnn_step_forward`.
+
+    Parameters
+    ----------
+    dh_next : ndarray (N, H)
+        :math:`\partial L / \partial h_t`.
+    cache : RNNStepCache
+
+    Returns
+    -------
+    dx_t : ndarray (N, D)
+    dh_prev : ndarray (N, H)
+    dW_xh : ndarray (D, H)
+    dW_hh : ndarray (H, H)
+    db_h : ndarray (H,)
+    """
+    dh_next = check_array("dh_next", dh_next, ("N", "H"), cache.h_next.shape)
+    # h_t = tanh(a_t), a_t = x_t W_xh + h_{t-1} W_hh + b_h
+    da = dh_next * (1.0 - cache.h_next**2)  # (N, H)
+    dx_t = da @ cache.W_xh.T  # (N, D)
+    dh_prev = da @ cache.W_hh.T  # (N, H)
+    dW_xh = cache.x_t.T @ da  # (D, H)
+    dW_hh = cache.h_prev.T @ da  # (H, H)
+    db_h = da.sum(axis=0)  # (H,)
+    return dx_t, dh_prev, dW_xh, dW_hh, db_h
+
+
+class RNNCache(NamedTuple):
+    """Cache of :func:`rnn_forward`, time-major."""
+
+    x: np.ndarray  # (T, N, D)
+    h0: np.ndarray  # (N, H)
+    hs: np.ndarray  # (T, N, H) hidden states h_1..h_T
+    W_xh: np.ndarray  # (D, H)
+    W_hh: np.ndarray  # (H, H)
+
+
+def rnn_forward(x, h0, W_xh, W_hh, b_h):
+    r"""Run the simple RNN over a whole sequence.
+
+    Parameters
+    ----------
+    x : ndarray (N, T, D)
+    h0 : ndarray (N, H)
+        Initial state :math:`h_0`.
+    W_xh : ndarray (D, H)
+    W_hh : ndarray (H, H)
+    b_h : ndarray (H,)
+
+    Returns
+    -------
+    hs : ndarray (N, T, H)
+        :math:`h_1, \dots, h_T`.
+    cache : RNNCache
+    """
+    W_xh, W_hh, b_h = _check_weights(W_xh, W_hh, b_h)
+    D, H = W_xh.shape
+    x = check_array("x", x, ("N", "T", "D"), (None, None, D))
+    N, T, _ = x.shape
+    h0 = check_array("h0", h0, ("N", "H"), (N, H))
+    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
+    # hoisted input projection: one matmul for all steps
+    a = (x_tm.reshape(T * N, D) @ W_xh + b_h).reshape(T, N, H)
+    hs = np.empty((T, N, H), dtype=a.dtype)
+    h = h0
+    for t in range(T):
+        a[t] += h @ W_hh  # a_t = x_t W_xh + b_h + h_{t-1} W_hh
+        h = np.tanh(a[t], out=hs[t])
+    # a copy, so a caller editing hs cannot corrupt the cache
+    return np.ascontiguousarray(hs.transpose(1, 0, 2)), RNNCache(x_tm, h0, hs, W_xh, W_hh)
+
+
+def rnn_backward(dhs, dh_T, cache: RNNCache):
+    r"""Backpropagation through time for :func:`rnn_forward`.
+
+    Parameters
+    ----------
+    dhs : ndarray (N, T, H)
+        :math:`\partial L / \partial h_t` from the layer above, every step.
+    dh_T : ndarray (N, H) or None
+        Gradient with respect to the returned final state (``None`` = 0).
+    cache : RNNCache
+
+    Returns
+    -------
+    dx : ndarray (N, T, D)
+    dh0 : ndarray (N, H)
+    grads : dict
+        ``{"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}``.
+    """
+    T, N, H = cache.hs.shape
+    D = cache.x.shape[2]
+    dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H))
+    dh = np.zeros((N, H), cache.hs.dtype) if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
+    dhs_tm = dhs.transpose(1, 0, 2)  # (T, N, H)
+    da = np.empty((T, N, H), dtype=cache.hs.dtype)
+    for t in range(T - 1, -1, -1):
+        dh = dh + dhs_tm[t]  # total gradient reaching h_t
+        # h_t = tanh(a_t): tanh' from the saved output
+        da[t] = dh * (1.0 - cache.hs[t] ** 2)
+        # a_t = x_t W_xh + h_{t-1} W_hh + b_h
+        dh = da[t] @ cache.W_hh.T
+    # weight gradients: one matmul each over all (t, n) rows
+    h_prev = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, N, H): h_0..h_{T-1}
+    da2 = da.reshape(T * N, H)
+    grads = {
+        "W_xh": cache.x.reshape(T * N, D).T @ da2,
+        "W_hh": h_prev.reshape(T * N, H).T @ da2,
+        "b_h": da2.sum(axis=0),
+    }
+    dx = (da2 @ cache.W_xh.T).reshape(T, N, D).transpose(1, 0, 2)  # -> (N, T, D)
+    return dx, dh, grads
