@@ -68,7 +68,13 @@ def check_array(name: str, a, shape_names, expected=None, *, dtype=None) -> np.n
         )
     if not isinstance(a, np.ndarray):
         if isinstance(a, (list, tuple)) or np.isscalar(a):
-            a = np.asarray(a)
+            try:
+                a = np.asarray(a)
+            except ValueError as exc:  # ragged nested lists: say which argument
+                raise ValueError(
+                    f"{name} must be an array of shape {_describe(shape_names, expected)}; "
+                    f"got a ragged nested {type(a).__name__} ({exc})"
+                ) from exc
         else:
             raise TypeError(
                 f"{name} must be a NumPy array of shape {_describe(shape_names, expected)}; "

@@ -33,7 +33,9 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(a)
     e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+    # keep float32/float64; integer input gives float64 (casting back to int gave sigmoid(0) == 0)
+    dt = a.dtype if a.dtype.kind == "f" else e.dtype
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(dt, copy=False)
 
 
 def tanh(a: np.ndarray) -> np.ndarray:

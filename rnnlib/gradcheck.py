@@ -70,7 +70,8 @@ def numerical_gradient(f, x, df=None, h=1e-6):
 def rel_error(a, b) -> float:
     r"""Relative error :math:`\lVert a - b\rVert / \max(\lVert a\rVert + \lVert b\rVert, 10^{-300})`.
 
-    0 when equal, 1 when one is zero and the other is not, 2 when opposite.
+    0 when equal; never more than 1 (triangle inequality), which it reaches when
+    one is zero and the other is not, or when ``b = -a``.
     Norm-based, so tiny entries of a gradient do not dominate.
     """
     a = np.asarray(a, dtype=np.float64)

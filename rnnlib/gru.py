@@ -54,7 +54,11 @@ def split_gates(a: np.ndarray) -> dict:
 
 def stack_gates(z, r, h_tilde) -> np.ndarray:
     """Inverse of :func:`split_gates`: blocks (..., H) -> (..., 3H)."""
-    return np.concatenate([z, r, h_tilde], axis=-1)
+    blocks = [np.asarray(v) for v in (z, r, h_tilde)]
+    if len({v.shape for v in blocks}) != 1:  # else a wrong H would concatenate silently
+        raise ValueError(f"z, r, h_tilde must all have the same shape (..., H); got "
+                         f"{[v.shape for v in blocks]}")
+    return np.concatenate(blocks, axis=-1)
 
 
 def _recurrent(ax, h_prev, W_h, b_hn, reset_after):
@@ -254,7 +258,7 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True):
         gates[t] = np.concatenate([z, r, h_tilde], axis=1)
         hs[t] = h
     cache = GRUCache(x_tm, h0, gates, extra, hs, W_x, W_h, bool(reset_after))
-    return np.ascontiguousarray(hs.transpose(1, 0, 2)), cache
+    return hs.transpose(1, 0, 2).copy(), cache  # a copy, never a view of the cache (see rnn_forward)
 
 
 def gru_backward(dhs, dh_T, cache: GRUCache):

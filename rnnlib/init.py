@@ -17,6 +17,8 @@ Every function takes an explicit ``np.random.Generator``.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._checks import check_dtype, check_size
@@ -50,6 +52,8 @@ def uniform(shape, hidden_size, rng, dtype=np.float64):
     ndarray of ``shape``
     """
     rng = _check_rng(rng)
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    shape = tuple(check_size(f"shape[{k}]", s) for k, s in enumerate(shape))  # named errors, not NumPy's
     bound = 1.0 / np.sqrt(check_size("hidden_size", hidden_size))
     return rng.uniform(-bound, bound, size=shape).astype(check_dtype(dtype))
 

@@ -18,7 +18,15 @@ from . import gru as _gru
 from . import lstm as _lstm
 from . import rnn as _rnn
 from ._checks import check_array, check_dtype, check_params, check_size
-from .init import init_params
+from .init import SCHEMES, init_params
+
+
+def _rng_from_seed(seed):
+    """``np.random.default_rng(seed)`` with an error message that names ``seed``."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"seed must be a non-negative int (or None); got {seed!r}") from exc
 
 
 class Recurrent:
@@ -32,8 +40,10 @@ class Recurrent:
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
         self.dtype = check_dtype(dtype)
+        if init not in SCHEMES:  # checked here so the message names `init`, not init_params' `scheme`
+            raise ValueError(f"init must be one of {SCHEMES}; got {init!r}")
         if rng is None:
-            rng = np.random.default_rng(seed)
+            rng = _rng_from_seed(seed)
         self.params = init_params(self.kind, self.input_size, self.hidden_size, rng,
                                   scheme=init, dtype=self.dtype, **init_kw)
         self.zero_grad()
@@ -91,8 +101,9 @@ class Recurrent:
                                 f"got a {type(state).__name__} (only the LSTM has a (h, c) state)")
             return (check_array(name, state, ("N", "H"), (N, H), dtype=self.dtype),)
         if not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise TypeError(f"{name} for LSTM must be a tuple (h, c) of arrays (N, H); "
-                            f"got {type(state).__name__}")
+            got = type(state).__name__
+            got += f" of length {len(state)}" if isinstance(state, (tuple, list)) else ""
+            raise TypeError(f"{name} for LSTM must be a tuple (h, c) of arrays (N, H); got {got}")
         return (check_array(f"{name}[0] (h)", state[0], ("N", "H"), (N, H), dtype=self.dtype),
                 check_array(f"{name}[1] (c)", state[1], ("N", "H"), (N, H), dtype=self.dtype))
 
@@ -153,7 +164,11 @@ class Recurrent:
 
     @classmethod
     def from_params(cls, params: dict, **kw):
-        """Build a layer whose sizes are read off ``params`` (validated, copied)."""
+        """Build a layer whose sizes are read off ``params`` (validated, copied).
+
+        For the GRU, the form follows the keys unless ``reset_after`` is given:
+        a ``b_hn`` entry means the reset-after form.
+        """
         if not isinstance(params, dict):
             raise TypeError(f"params must be a dict of arrays; got {type(params).__name__}")
         first = "W_xh" if cls.kind == "rnn" else "W_x"
@@ -163,6 +178,8 @@ class Recurrent:
                 raise ValueError(f"params must contain {k!r}; got keys {sorted(params)}")
         W_x = check_array(f"params[{first!r}]", params[first], ("D", "GH"))
         W_h = check_array(f"params[{second!r}]", params[second], ("H", "GH"))
+        if cls.kind == "gru" and "reset_after" not in kw:
+            kw["reset_after"] = "b_hn" in params
         layer = cls(W_x.shape[0], W_h.shape[0], **kw)
         return layer.set_params(params)
 
@@ -294,7 +311,7 @@ class Linear:
         self.in_features = check_size("in_features", in_features)
         self.out_features = check_size("out_features", out_features)
         self.dtype = check_dtype(dtype)
-        rng = np.random.default_rng(seed) if rng is None else rng
+        rng = _rng_from_seed(seed) if rng is None else rng
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a np.random.Generator; got {type(rng).__name__}")
         bound = 1.0 / np.sqrt(self.in_features)

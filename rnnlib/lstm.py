@@ -50,7 +50,11 @@ def split_gates(a: np.ndarray) -> dict:
 
 def stack_gates(f, i, o, c_tilde) -> np.ndarray:
     """Inverse of :func:`split_gates`: concatenate blocks (..., H) into (..., 4H)."""
-    return np.concatenate([f, i, o, c_tilde], axis=-1)
+    blocks = [np.asarray(v) for v in (f, i, o, c_tilde)]
+    if len({v.shape for v in blocks}) != 1:  # else a wrong H would concatenate silently
+        raise ValueError(f"f, i, o, c_tilde must all have the same shape (..., H); got "
+                         f"{[v.shape for v in blocks]}")
+    return np.concatenate(blocks, axis=-1)
 
 
 def _pointwise(a, c_prev):
@@ -227,7 +231,8 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
         gates[t] = np.concatenate([f, i, o, c_tilde], axis=1)
         cs[t], tanh_cs[t], hs[t] = c, tanh_c, h
     cache = LSTMCache(x_tm, h0, c0, gates, cs, tanh_cs, hs, W_x, W_h)
-    return np.ascontiguousarray(hs.transpose(1, 0, 2)), cs[-1].copy(), cache
+    # copies, never views of the cache (see rnn_forward)
+    return hs.transpose(1, 0, 2).copy(), cs[-1].copy(), cache
 
 
 def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache):

@@ -12,6 +12,8 @@ To train several layers, merge their dicts with distinct keys
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 
@@ -22,6 +24,9 @@ def _check_grads(params, grads):
         raise ValueError(f"grads must have the same keys as params; missing {sorted(set(params) - set(grads))}, "
                          f"unexpected {sorted(set(grads) - set(params))}")
     for k, g in grads.items():
+        if not isinstance(g, np.ndarray) or g.dtype.kind not in "fiu":
+            raise TypeError(f"grads[{k!r}] must be a float ndarray of shape {params[k].shape}; got "
+                            f"{type(g).__name__}{' of dtype ' + str(g.dtype) if isinstance(g, np.ndarray) else ''}")
         if np.shape(g) != params[k].shape:
             raise ValueError(f"grads[{k!r}] must have shape {params[k].shape}; got {np.shape(g)}")
 
@@ -35,8 +40,13 @@ def _check_params(params):
     return params
 
 
+def _is_real(value) -> bool:
+    """A real number (NumPy scalars included), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def _check_lr(lr):
-    if not (isinstance(lr, (int, float)) and lr > 0):
+    if not (_is_real(lr) and lr > 0):
         raise ValueError(f"lr must be a positive number; got {lr!r}")
     return float(lr)
 
@@ -64,7 +74,7 @@ class SGD:
     def __init__(self, params, lr=0.1, momentum=0.0):
         self.params = _check_params(params)
         self.lr = _check_lr(lr)
-        if not 0.0 <= momentum < 1.0:
+        if not (_is_real(momentum) and 0.0 <= momentum < 1.0):
             raise ValueError(f"momentum must lie in [0, 1); got {momentum!r}")
         self.momentum = float(momentum)
         self.velocity = {k: np.zeros_like(p) for k, p in params.items()}
@@ -105,7 +115,7 @@ class Adam:
         self.params = _check_params(params)
         self.lr = _check_lr(lr)
         for name, b in (("beta1", beta1), ("beta2", beta2)):
-            if not 0.0 <= b < 1.0:
+            if not (_is_real(b) and 0.0 <= b < 1.0):
                 raise ValueError(f"{name} must lie in [0, 1); got {b!r}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
         self.t = 0
@@ -132,6 +142,10 @@ def global_norm(grads) -> float:
     r"""The global L2 norm :math:`\sqrt{\sum_k \lVert g_k \rVert^2}` of a dict of arrays."""
     if not isinstance(grads, dict):
         raise TypeError(f"grads must be a dict of arrays; got {type(grads).__name__}")
+    for k, g in grads.items():
+        if np.asarray(g).dtype.kind not in "fiu":
+            raise TypeError(f"grads[{k!r}] must be a numeric array; got {type(g).__name__} "
+                            f"of dtype {np.asarray(g).dtype}")
     return float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values())))
 
 
@@ -153,9 +167,13 @@ def clip_grad_norm(grads, max_norm) -> float:
     If :math:`n = \sqrt{\sum_k \lVert g_k\rVert^2} > c`, every
     :math:`g_k \leftarrow g_k \cdot c / n` (Pascanu et al. 2013); the direction is kept.
     """
-    if not (isinstance(max_norm, (int, float)) and max_norm > 0):
+    if not (_is_real(max_norm) and max_norm > 0):
         raise ValueError(f"max_norm must be a positive number; got {max_norm!r}")
     norm = global_norm(grads)
+    for k, g in grads.items():  # scaled in place below
+        if not isinstance(g, np.ndarray) or g.dtype.kind != "f":
+            raise TypeError(f"grads[{k!r}] must be a float ndarray (clipped in place); got "
+                            f"{type(g).__name__}{' of dtype ' + str(g.dtype) if isinstance(g, np.ndarray) else ''}")
     if norm > max_norm:
         scale = max_norm / norm
         for g in grads.values():

@@ -139,8 +139,10 @@ def rnn_forward(x, h0, W_xh, W_hh, b_h):
     for t in range(T):
         a[t] += h @ W_hh  # a_t = x_t W_xh + b_h + h_{t-1} W_hh
         h = np.tanh(a[t], out=hs[t])
-    # a copy, so a caller editing hs cannot corrupt the cache
-    return np.ascontiguousarray(hs.transpose(1, 0, 2)), RNNCache(x_tm, h0, hs, W_xh, W_hh)
+    # a copy, so a caller editing hs cannot corrupt the cache (.copy(), not
+    # ascontiguousarray: with N == 1 or T == 1 the transpose is already contiguous
+    # and ascontiguousarray would return a view of the cache)
+    return hs.transpose(1, 0, 2).copy(), RNNCache(x_tm, h0, hs, W_xh, W_hh)
 
 
 def rnn_backward(dhs, dh_T, cache: RNNCache):

@@ -123,6 +123,10 @@ def from_torch_state_dict(state_dict, kind, dtype=np.float64):
     if missing:
         raise ValueError(f"state_dict is missing {missing} (a one-layer, unidirectional, biased "
                          f"torch.nn.{kind.upper()} has {list(KEYS)}); got keys {sorted(state_dict)}")
+    extra = sorted(k for k in state_dict if k not in KEYS)
+    if extra:  # else a stacked/bidirectional module would silently load as its first layer
+        raise ValueError(f"state_dict has unexpected keys {extra}: only a one-layer, unidirectional "
+                         f"torch.nn.{kind.upper()} without proj_size converts (keys {list(KEYS)})")
     dtype = check_dtype(dtype)
     cls, G = KINDS[kind]
     sd = {k: np.asarray(state_dict[k]) for k in KEYS}
