@@ -1,0 +1,384 @@
+"""The built HTML book, opened in Chromium with no network.
+
+For every page of _toc.yml: it loads without console errors, every request
+stays on 127.0.0.1, the math is typeset by MathJax, every image loads, and a
+notebook page offers its .ipynb for download. The search page finds words
+offline, widgets saved in a notebook render, and a slider linked in the
+browser (ipywidgets.jslink) changes what its widget shows. Each page leaves a
+full-page screenshot in _build/screenshots/.
+
+The tests look at ``_build/html`` as built by ``make book`` and fail if it is
+missing. They skip, saying why, only when Chromium or the ``playwright``
+module is not installed; under ``CI=true`` even that is a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import urlopen
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+# Console errors from the toolchain that are understood and harmless.
+KNOWN_ERRORS = {
+    # sphinx-thebe 0.3.1 under Sphinx 7.4 writes its inline config <script>
+    # twice; the second `const` fails. Thebe (live code via Binder) is not used.
+    "uncaught: Identifier 'THEBE_JS_URL' has already been declared",
+}
+
+# Text that MathJax should have replaced: display/inline delimiters left in
+# the visible text (code blocks are not looked at).
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$\n]*?\$")
+
+# Visible text and images of an element, in document order, leaving out sliders
+# (their readout changes whenever they move) and anything hidden.
+VISIBLE_CONTENT_JS = """
+(root) => {
+  const out = [];
+  const walk = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) {
+      const text = node.textContent.trim();
+      if (text) out.push(text);
+      return;
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    if (node.matches('.widget-slider, script, style') || !node.checkVisibility()) return;
+    if (node.tagName === 'IMG') out.push('img ' + node.src);
+    node.childNodes.forEach(walk);
+  };
+  walk(root);
+  return out;
+}
+"""
+
+# Visible prose: everything but code, scripts and typeset math.
+PROSE_JS = """
+() => {
+  const out = [];
+  const skip = 'pre, code, script, style, textarea, mjx-container, .highlight';
+  const walk = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) { out.push(node.textContent); return; }
+    if (node.nodeType !== Node.ELEMENT_NODE || node.matches(skip)) return;
+    node.childNodes.forEach(walk);
+  };
+  walk(document.querySelector('main') || document.body);
+  return out.join(' ');
+}
+"""
+
+
+def toc_docs() -> list[str]:
+    """Every page of _toc.yml, in reading order, as paths without extension."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    docs = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                docs.append(entry["file"])
+            for key in ("chapters", "sections", "parts"):
+                walk(entry.get(key))
+
+    walk([toc])
+    return docs
+
+
+def linked_slider_views(doc: str) -> list[str]:
+    """Model ids of the displayed widgets that hold a slider linked in the browser.
+
+    Reads the widget state saved in the page's notebook: a slider is linked
+    when an ``ipywidgets.jslink`` (LinkModel) has it at one end. Sliders with
+    Python callbacks cannot do anything in a static page and are not listed.
+    """
+    path = ROOT / f"{doc}.ipynb"
+    if not path.is_file():
+        return []
+    notebook = json.loads(path.read_text())
+    state = notebook.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    ref = lambda value: value.removeprefix("IPY_MODEL_")  # noqa: E731
+    linked = {
+        ref(model["state"][end][0])
+        for model in state.values()
+        if model["model_name"] in ("LinkModel", "DirectionalLinkModel")
+        for end in ("source", "target")
+    }
+    sliders = {key for key, model in state.items() if model["model_name"].endswith("SliderModel")}
+
+    def holds_linked_slider(model_id):
+        children = state.get(model_id, {}).get("state", {}).get("children", [])
+        return model_id in sliders & linked or any(holds_linked_slider(ref(c)) for c in children)
+
+    views = [
+        output["data"][WIDGET_VIEW]["model_id"]
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+        if WIDGET_VIEW in output.get("data", {})
+    ]
+    return [view for view in views if holds_linked_slider(view)]
+
+
+def is_local(url: str) -> bool:
+    """True for URLs served by the test server, or that need no network at all."""
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or parts.hostname == "127.0.0.1"
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must run the browser tests)")
+    pytest.skip(reason)
+
+
+def eventually(page, condition, timeout=5.0) -> bool:
+    """Poll `condition()` until it is true or `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(100)
+    return True
+
+
+def wait_for_widgets(page, timeout=30_000):
+    """Wait until the widget manager has rendered a view for every widget output."""
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+                 .every(tag => tag.previousElementSibling?.matches('.widget-subarea')
+                               && tag.previousElementSibling.childElementCount > 0)""",
+        timeout=timeout,
+    )
+
+
+DOCS = toc_docs()
+SLIDER_DOCS = [doc for doc in DOCS if linked_slider_views(doc)] or [
+    pytest.param(None, marks=pytest.mark.skip(reason="no notebook in _toc.yml has a jslink-ed slider"))
+]
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Chromium, driven by Playwright (never `playwright install`: it downloads)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright Python package is not installed")
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} not found (apt-get install chromium)")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def site():
+    """Base URL of _build/html, served from a thread on a free port of 127.0.0.1."""
+    if not (HTML / "index.html").is_file():
+        pytest.fail(f"{HTML} has no built book: run `make book` first")
+    handler = functools.partial(_QuietHandler, directory=str(HTML))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class Visit:
+    """An open page and everything it did while loading."""
+
+    page: object
+    requests: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # console errors, failed loads
+
+    def problem(self, message: str):
+        if message not in KNOWN_ERRORS:
+            self.problems.append(message)
+
+    def screenshot(self, name: str):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+@pytest.fixture(scope="session")
+def open_page(browser, site):
+    """Open a path of the site in a fresh context and wait until it has settled.
+
+    Requests that would leave 127.0.0.1 are recorded and aborted (so a test
+    cannot pass because the network happened to be there).
+    """
+    contexts = []
+
+    def _open(path: str) -> Visit:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        context.route("**/*", lambda route: route.continue_() if is_local(route.request.url) else route.abort())
+        page = context.new_page()
+        visit = Visit(page)
+        page.on("request", lambda r: visit.requests.append(r.url))
+        page.on("console", lambda m: m.type == "error" and visit.problem(f"console: {m.text}"))
+        page.on("pageerror", lambda e: visit.problem(f"uncaught: {e}"))
+        page.on("requestfailed", lambda r: visit.problem(f"failed: {r.url} ({r.failure})"))
+        page.on("response", lambda r: r.status >= 400 and visit.problem(f"HTTP {r.status}: {r.url}"))
+        page.goto(f"{site}/{path}", wait_until="load")
+        # MathJax typesets after `load`; wait for it where the page loads it.
+        page.evaluate("() => window.MathJax?.startup?.promise ?? null")
+        page.wait_for_load_state("networkidle")
+        return visit
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def loaded(open_page):
+    """Each toc page opened once (with its screenshot), shared by the tests."""
+    visits = {}
+
+    def get(doc):
+        if doc not in visits:
+            visit = open_page(f"{doc}.html")
+            page = visit.page
+            page.wait_for_function("() => [...document.images].every(img => img.complete)")
+            if page.locator(f'script[type="{WIDGET_VIEW}"]').count():
+                try:
+                    wait_for_widgets(page)
+                except Exception as error:  # playwright's TimeoutError
+                    pytest.fail(f"{doc}: saved widgets did not render: {error}\n" + "\n".join(visit.problems))
+            visit.screenshot(doc.replace("/", "-"))
+            visits[doc] = visit
+        return visits[doc]
+
+    return get
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_page_loads_without_errors(loaded, doc):
+    visit = loaded(doc)
+    assert visit.page.title(), f"{doc}: page has no title"
+    assert visit.problems == [], f"{doc}: errors while loading:\n" + "\n".join(visit.problems)
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_no_request_leaves_localhost(loaded, doc):
+    outside = [url for url in loaded(doc).requests if not is_local(url)]
+    assert outside == [], f"{doc} tried to reach the network:\n" + "\n".join(outside)
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_math_is_rendered(loaded, doc):
+    page = loaded(doc).page
+    n_math = page.locator(".math").count()  # Sphinx wraps each formula in .math
+    if n_math == 0:
+        assert RAW_TEX.search(page.evaluate(PROSE_JS)) is None, f"{doc}: raw TeX but no math markup"
+        return
+    unrendered = page.locator(".math:not(:has(mjx-container))").count()
+    assert unrendered == 0, f"{doc}: {unrendered} of {n_math} formulas not typeset by MathJax"
+    errors = page.locator("mjx-merror").all_inner_texts()
+    assert errors == [], f"{doc}: MathJax could not typeset: {errors}"
+    raw = RAW_TEX.findall(page.evaluate(PROSE_JS))
+    assert raw == [], f"{doc}: raw TeX left in the visible text: {raw[:5]}"
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_images_load(loaded, doc):
+    broken = loaded(doc).page.evaluate(
+        "() => [...document.images].filter(img => !(img.complete && img.naturalWidth > 0))"
+        ".map(img => img.src.slice(0, 80))"
+    )
+    assert broken == [], f"{doc}: images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("doc", [doc for doc in DOCS if (ROOT / f"{doc}.ipynb").is_file()])
+def test_notebook_can_be_downloaded(loaded, doc):
+    page = loaded(doc).page
+    links = page.locator('a[href$=".ipynb"]')
+    assert links.count() > 0, f"{doc}: no download link to the .ipynb"
+    href = links.first.get_attribute("href")
+    with urlopen(page.evaluate("(href) => new URL(href, document.baseURI).href", href)) as response:
+        notebook = json.load(response)
+    assert notebook["cells"], f"{doc}: the downloaded notebook has no cells"
+
+
+@pytest.mark.parametrize("word, expected", [("recurrent", "book/intro.html"), ("sigmoid", "book/notation.html")])
+def test_search_works_offline(open_page, word, expected):
+    visit = open_page(f"search.html?q={word}")
+    results = visit.page.locator("#search-results ul.search li")
+    results.first.wait_for(timeout=15_000)
+    hrefs = [a.get_attribute("href") for a in visit.page.locator("#search-results ul.search li a").all()]
+    assert any(expected in href for href in hrefs), f"searching {word!r} found {hrefs}, not {expected}"
+    visit.screenshot(f"search-{word}")
+    assert [url for url in visit.requests if not is_local(url)] == []
+    assert visit.problems == [], "\n".join(visit.problems)
+
+
+@pytest.mark.parametrize("doc", SLIDER_DOCS)
+def test_linked_slider_changes_what_is_shown(open_page, doc):
+    """The first jslink-ed slider moves with the keyboard and changes what its widget shows.
+
+    A static page runs no Python, so only links made in the browser
+    (ipywidgets.jslink) can react: e.g. a slider linked to the selected_index
+    of a Stack of pre-rendered images. (Every page's widgets are checked to
+    render by the other tests.)
+    """
+    visit = open_page(f"{doc}.html")
+    page = visit.page
+    wait_for_widgets(page)
+    model_id = linked_slider_views(doc)[0]
+    page.evaluate(
+        """(id) => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+                   .find(tag => JSON.parse(tag.textContent).model_id === id)
+                   .previousElementSibling.setAttribute("data-test-view", id)""",
+        model_id,
+    )
+    area = page.locator(f'[data-test-view="{model_id}"]')
+    handle = area.locator(".widget-slider .noUi-handle").first
+    area.scroll_into_view_if_needed()
+    value_before = handle.get_attribute("aria-valuenow")
+    shown_before = area.evaluate(VISIBLE_CONTENT_JS)
+    area.screenshot(path=SCREENSHOTS / f"{doc.replace('/', '-')}-widget-before.png")
+
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+
+    assert eventually(page, lambda: handle.get_attribute("aria-valuenow") != value_before), (
+        f"{doc}: ArrowRight did not move the slider"
+    )
+    assert eventually(page, lambda: area.evaluate(VISIBLE_CONTENT_JS) != shown_before), (
+        f"{doc}: the slider moved but nothing else on screen changed"
+    )
+    area.screenshot(path=SCREENSHOTS / f"{doc.replace('/', '-')}-widget-after.png")
+    assert visit.problems == [], "\n".join(visit.problems)
