@@ -1,0 +1,490 @@
+r"""The gate inspector: every gate and state of an LSTM or GRU over time, and what a bias shift does.
+
+Three layers, as for every interactive figure of the book (STYLE 15):
+
+* **compute** - :func:`inspect_gates` runs a layer over one sequence and returns each
+  gate and state as a (T, H) array (time x unit), optionally with one gate's bias
+  shifted (:func:`rnnlib.gates.with_gate_bias`). Pure NumPy.
+* **plot** - :func:`plot_gate_panels` draws those arrays as heatmaps stacked on one
+  time axis, each framed in its symbol's colour (:mod:`rnnlib.style`), with a marker
+  at a chosen step; :func:`inspector_figure` is compute + plot in a new figure.
+* **widgets** - :func:`gate_inspector` (live: sliders for the time step and a gate's
+  bias shift, callback :func:`show_inspector`) and :func:`gate_inspector_static`
+  (precomputed frames over bias shifts in a :func:`rnnlib.widgets.static_slider`,
+  which works in the HTML book without a kernel).
+
+A random layer's gates mean little to look at, so :func:`preset_sequence` and
+:func:`preset_params` give a small, seeded "write, hold, read" example: the input has
+three channels (a value, a *write* marker, a *read* marker) and hand-set weights make
+the LSTM store the value when the write marker is on and show it when the read marker
+is on (the GRU has no read gate: it stores at the write marker and keeps the state).
+
+Time steps are counted from 1 in the figures and arguments (``t``, ``write``, ``read``)
+as in the book's equations; row ``t - 1`` of a (T, H) array is step ``t``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import ipywidgets
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import display
+from matplotlib.figure import Figure
+
+from ._checks import check_array, check_size
+from .gates import gru_trace, lstm_trace, with_gate_bias
+from .plots import plot_states
+from .style import SYMBOL_LABELS, symbol_color
+from .widgets import static_slider
+
+#: Panels drawn for each kind, top to bottom: the gates, then the states.
+PANELS = {"lstm": ("f", "i", "o", "c_tilde", "c", "h"), "gru": ("z", "r", "h_tilde", "h")}
+#: Gates whose bias can be shifted (the stacked blocks of :mod:`rnnlib.lstm` / :mod:`rnnlib.gru`).
+GATES = {"lstm": ("f", "i", "o", "c_tilde"), "gru": ("z", "r", "h_tilde")}
+#: Gates that are sigmoids (values in (0, 1)).
+SIGMOID_GATES = {"lstm": ("f", "i", "o"), "gru": ("z", "r")}
+#: The state that carries memory: the cell state for the LSTM, the hidden state for the GRU.
+MEMORY = {"lstm": "c", "gru": "h"}
+#: What each panel shows, in words.
+DESCRIPTIONS = {
+    "x": "input", "f": "forget gate", "i": "input gate", "o": "output gate",
+    "c_tilde": "candidate", "c": "cell state", "h": "hidden state",
+    "z": "update gate", "r": "reset gate", "h_tilde": "candidate",
+}
+#: Bias symbol of each gate, for labels (``b_f``, ``b_c`` ...).
+BIAS_LABELS = {"f": "b_f", "i": "b_i", "o": "b_o", "c_tilde": "b_c", "z": "b_z", "r": "b_r", "h_tilde": "b_h"}
+#: Channels of :func:`preset_sequence`.
+PRESET_CHANNELS = ("value", "write", "read")
+
+
+def _check_kind(kind):
+    if kind not in PANELS:
+        raise ValueError(f"kind must be 'lstm' or 'gru'; got {kind!r}")
+    return kind
+
+
+def _check_gate(kind, gate):
+    if gate not in GATES[kind]:
+        raise ValueError(f"gate must be one of {GATES[kind]} for kind={kind!r}; got {gate!r}")
+    return gate
+
+
+def _check_delta(bias_delta):
+    if isinstance(bias_delta, bool) or not isinstance(bias_delta, numbers.Real) or not np.isfinite(bias_delta):
+        raise TypeError(f"bias_delta must be a finite number; got {bias_delta!r}")
+    return float(bias_delta)
+
+
+# ---------------------------------------------------------------------------
+# compute
+# ---------------------------------------------------------------------------
+def inspect_gates(kind, params, x, state=None, gate=None, bias_delta=0.0) -> dict:
+    r"""Every gate and state of the first sequence of ``x``, over time.
+
+    Parameters
+    ----------
+    kind : {"lstm", "gru"}
+    params : LSTM, GRU or dict
+        Stacked parameters (``W_x`` (D, GH), ``W_h`` (H, GH), ``b`` (GH,) [, ``b_hn``]);
+        not modified.
+    x : ndarray (N, T, D) or (T, D)
+        Only sequence 0 is returned (the others are run too).
+    state : None or the initial state
+        LSTM: tuple ``(h0, c0)`` of (N, H); GRU: ``h0`` (N, H). ``None``: zeros.
+    gate : str, optional
+        A gate of :data:`GATES` whose bias is shifted by ``bias_delta``.
+    bias_delta : float
+        Added to every unit's bias of ``gate`` (must be 0 when ``gate`` is None).
+
+    Returns
+    -------
+    dict
+        Keys :data:`PANELS` ``[kind]`` (LSTM ``f, i, o, c_tilde, c, h``; GRU
+        ``z, r, h_tilde, h``), each an array (T, H): row ``t - 1`` is step t.
+    """
+    kind = _check_kind(kind)
+    bias_delta = _check_delta(bias_delta)
+    if gate is None:
+        if bias_delta != 0.0:
+            raise ValueError(f"bias_delta={bias_delta:g} needs a gate to shift (one of {GATES[kind]})")
+    else:
+        params = with_gate_bias(params, kind, _check_gate(kind, gate), bias_delta)
+    if isinstance(x, np.ndarray) and x.ndim == 2:
+        x = x[None]  # (T, D) -> (1, T, D)
+    trace = (lstm_trace if kind == "lstm" else gru_trace)(params, x, state)
+    return {name: trace[name][0].copy() for name in PANELS[kind]}  # (T, H) each
+
+
+class PresetSequence(NamedTuple):
+    """Result of :func:`preset_sequence`."""
+
+    x: np.ndarray  # (N, T, 3): channels value, write, read
+    write: int  # step (1-based) at which the write marker is on
+    read: int  # step (1-based) at which the read marker is on
+    values: np.ndarray  # (N,) the value shown at the write step
+    channels: tuple  # ("value", "write", "read")
+
+
+def preset_sequence(T=16, write=3, read=12, *, seed=0, N=1, noise=0.3) -> PresetSequence:
+    """A short "write, hold, read" sequence for the inspector.
+
+    Parameters
+    ----------
+    T : int
+        Number of steps.
+    write, read : int
+        Steps (1-based, ``1 <= write < read <= T``) of the write and read markers.
+    seed : int
+        Seeds ``np.random.default_rng``: the stored values and the distractors.
+    N : int
+        Number of sequences (the inspector shows the first).
+    noise : float
+        Standard deviation of the distractor values on the value channel.
+
+    Returns
+    -------
+    PresetSequence
+        ``x`` (N, T, 3): channel 0 the value (N(0, noise^2) distractors, and at step
+        ``write`` a value of size 0.7-1 and random sign), channel 1 the write marker
+        (1 at ``write``, else 0), channel 2 the read marker (1 at ``read``).
+    """
+    T, N = check_size("T", T), check_size("N", N)
+    if not (isinstance(write, numbers.Integral) and isinstance(read, numbers.Integral) and 1 <= write < read <= T):
+        raise ValueError(f"need integers 1 <= write < read <= T={T}; got write={write!r}, read={read!r}")
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0.0 <= noise < np.inf:
+        raise ValueError(f"noise must be a finite number >= 0; got {noise!r}")
+    rng = np.random.default_rng(seed)
+    x = np.zeros((N, T, 3))
+    x[:, :, 0] = noise * rng.standard_normal((N, T))  # distractors
+    values = rng.choice([-1.0, 1.0], size=N) * rng.uniform(0.7, 1.0, size=N)
+    x[:, write - 1, 0] = values
+    x[:, write - 1, 1] = 1.0  # write marker
+    x[:, read - 1, 2] = 1.0  # read marker
+    return PresetSequence(x, int(write), int(read), values, PRESET_CHANNELS)
+
+
+def preset_params(kind, H=4, *, seed=0, noise=0.1) -> dict:
+    r"""Hand-set weights that make an LSTM or GRU store at the write marker (and the LSTM read at the read marker).
+
+    For the input of :func:`preset_sequence` (D = 3: value, write, read). On top of
+    small random weights (std ``noise``, seeded) the gates get:
+
+    * LSTM: :math:`b_f = +4` and write -> f weight -8 (keep, except clear at the write);
+      :math:`b_i = -4`, write -> i +8 (closed, except at the write); :math:`b_o = -4`,
+      read -> o +8 (closed, except at the read); value -> candidate with gains of
+      size 1.5-2.5 and alternating sign, so each unit stores its own copy.
+    * GRU: :math:`b_z = +4` and write -> z weight -8 (keep the state, except take the
+      candidate at the write); :math:`b_r = +4` (use the whole old state); value ->
+      candidate gains as for the LSTM; ``b_hn`` (reset-after form) zero.
+
+    Parameters
+    ----------
+    kind : {"lstm", "gru"}
+    H : int
+        Hidden units.
+    seed : int
+    noise : float
+        Std of the random part of every weight.
+
+    Returns
+    -------
+    dict
+        Stacked parameters: ``W_x`` (3, GH), ``W_h`` (H, GH), ``b`` (GH,), and for the
+        GRU ``b_hn`` (H,); G = 4 (f, i, o, c_tilde) or 3 (z, r, h_tilde).
+    """
+    kind, H = _check_kind(kind), check_size("H", H)
+    rng = np.random.default_rng(seed)
+    G = len(GATES[kind])
+    W_x = noise * rng.standard_normal((3, G * H))  # rows: value, write, read
+    W_h = noise * rng.standard_normal((H, G * H))
+    b = np.zeros(G * H)
+    gains = np.where(np.arange(H) % 2 == 0, 1.0, -1.0) * rng.uniform(1.5, 2.5, size=H)
+
+    def block(k):  # columns of gate block k
+        return slice(k * H, (k + 1) * H)
+
+    if kind == "lstm":  # blocks f, i, o, c_tilde
+        f, i, o, c = (block(k) for k in range(4))
+        b[f], W_x[1, f] = 4.0, -8.0  # keep; clear at the write
+        b[i], W_x[1, i] = -4.0, 8.0  # closed; open at the write
+        b[o], W_x[2, o] = -4.0, 8.0  # closed; open at the read
+        W_x[0, c] = gains  # candidate = tanh(gain * value)
+        return {"W_x": W_x, "W_h": W_h, "b": b}
+    z, r, h = (block(k) for k in range(3))  # blocks z, r, h_tilde
+    b[z], W_x[1, z] = 4.0, -8.0  # keep; take the candidate at the write
+    b[r] = 4.0  # use the old state
+    W_x[0, h] = gains
+    return {"W_x": W_x, "W_h": W_h, "b": b, "b_hn": np.zeros(H)}
+
+
+def summarize_step(trace, kind, t, gate=None) -> str:
+    """One line on step ``t`` of a trace: the mean of ``gate`` (if given) and the mean size of the states.
+
+    Parameters
+    ----------
+    trace : dict of (T, H) arrays (from :func:`inspect_gates`)
+    kind : {"lstm", "gru"}
+    t : int (1-based step)
+    gate : str, optional
+
+    Returns
+    -------
+    str
+        E.g. ``"at t = 12: mean f = 0.98, mean |C| = 0.80, mean |h| = 0.65"``.
+    """
+    kind = _check_kind(kind)
+    T = _trace_length(trace, kind)
+    t = _check_step(t, T)
+    plain = {"f": "f", "i": "i", "o": "o", "c_tilde": "C~", "c": "C", "h": "h", "z": "z", "r": "r", "h_tilde": "h~"}
+    parts = []
+    if gate is not None:
+        parts.append(f"mean {plain[_check_gate(kind, gate)]} = {np.mean(trace[gate][t - 1]):.2f}")
+    for s in dict.fromkeys((MEMORY[kind], "h")):
+        parts.append(f"mean |{plain[s]}| = {np.mean(np.abs(trace[s][t - 1])):.2f}")
+    return f"at t = {t}: " + ", ".join(parts)
+
+
+def _trace_length(trace, kind):
+    if not isinstance(trace, dict) or any(k not in trace for k in PANELS[kind]):
+        raise ValueError(f"trace must be a dict with keys {PANELS[kind]} (from inspect_gates) for kind={kind!r}")
+    shapes = {np.shape(trace[k]) for k in PANELS[kind]}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"every array of trace must have the same shape (T, H); got {sorted(shapes)}")
+    return next(iter(shapes))[0]
+
+
+def _check_step(t, T):
+    if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 1 <= t <= T:
+        raise ValueError(f"t must be a time step in 1..{T}; got {t!r}")
+    return int(t)
+
+
+# ---------------------------------------------------------------------------
+# plot
+# ---------------------------------------------------------------------------
+def _limits(name, values, c_limit):
+    """(vmin, vmax, cmap) of a panel: gates in [0, 1], tanh outputs in [-1, 1], C in [-c_limit, c_limit]."""
+    if name in ("f", "i", "o", "z", "r"):
+        return 0.0, 1.0, "cividis"
+    if name == "c":
+        lim = c_limit if c_limit is not None else max(1.0, float(np.max(np.abs(values))))
+        return -lim, lim, "RdBu_r"
+    return -1.0, 1.0, "RdBu_r"
+
+
+def plot_gate_panels(axes_or_fig, trace, kind, t=None, *, x=None, x_labels=None, c_limit=None):
+    r"""Draw each gate and state of ``trace`` as a heatmap (time x unit), stacked on one time axis.
+
+    Parameters
+    ----------
+    axes_or_fig : matplotlib Figure or sequence of Axes
+        A figure gets one row of axes per panel (sharing the time axis); a sequence
+        must hold at least as many axes as panels.
+    trace : dict
+        From :func:`inspect_gates`: :data:`PANELS` ``[kind]`` -> (T, H).
+    kind : {"lstm", "gru"}
+    t : int, optional
+        A time step (1-based) to mark on every panel.
+    x : ndarray (T, D), optional
+        The input sequence, drawn as an extra first panel (colour of ``x``).
+    x_labels : sequence of D str, optional
+        Names of the input channels (y tick labels of the input panel).
+    c_limit : float, optional
+        Colour limit of the cell state (default max(1, max |C|)); fix it to compare figures.
+
+    Returns
+    -------
+    list of Axes
+        The panels, top to bottom.
+
+    Notes
+    -----
+    Colours: sigmoid gates on [0, 1] (``cividis``), tanh outputs on [-1, 1] and the
+    cell state on [-c_limit, c_limit] (``RdBu_r``); each frame and title in the
+    symbol's colour from :data:`rnnlib.style.GATE_COLORS`.
+    """
+    kind = _check_kind(kind)
+    T = _trace_length(trace, kind)
+    names = list(PANELS[kind])
+    if x is not None:
+        x = check_array("x", x, ("T", "D"), (T, None))
+        if x_labels is not None and len(x_labels) != x.shape[1]:
+            raise ValueError(f"x_labels must name the {x.shape[1]} input channels; got {list(x_labels)}")
+        names.insert(0, "x")
+    if t is not None:
+        t = _check_step(t, T)
+    if isinstance(axes_or_fig, Figure):
+        axes = list(np.atleast_1d(axes_or_fig.subplots(len(names), 1, sharex=True)))
+    else:
+        axes = list(np.ravel(axes_or_fig))
+        if len(axes) < len(names):
+            raise ValueError(f"need {len(names)} axes for kind={kind!r}{' with x' if x is not None else ''}; "
+                             f"got {len(axes)}")
+    for ax, name in zip(axes, names):
+        values = x if name == "x" else trace[name]  # (T, H) or (T, D)
+        vmin, vmax, cmap = _limits(name, values, c_limit)
+        plot_states(ax, values, name, vmin=vmin, vmax=vmax, cmap=cmap, colorbar=True, title="")
+        ax.set_title(f"{SYMBOL_LABELS[name]}  {DESCRIPTIONS[name]}", loc="left", color=symbol_color(name),
+                     fontsize="medium")
+        ax.set_xlabel("")
+        ax.set_ylabel("channel" if name == "x" else "unit", fontsize="small")
+        n_rows = values.shape[1]
+        if name == "x" and x_labels is not None:
+            ax.set_yticks(range(n_rows), [str(s) for s in x_labels], fontsize="small")
+        elif n_rows <= 8:
+            ax.set_yticks(range(n_rows))
+        if t is not None:  # white under black: visible on every colour map
+            ax.axvspan(t - 0.5, t + 0.5, facecolor="none", edgecolor="white", linewidth=3.0)
+            ax.axvspan(t - 0.5, t + 0.5, facecolor="none", edgecolor="black", linewidth=1.2)
+    axes[len(names) - 1].set_xlabel("time step $t$")
+    axes[len(names) - 1].set_xticks(range(1, T + 1, max(1, T // 16)))
+    return axes[: len(names)]
+
+
+def inspector_figure(kind, params, x, t=None, gate=None, bias_delta=0.0, *, state=None, x_labels=None,
+                     c_limit=None, show_input=True, width=7.5) -> Figure:
+    """A new figure: :func:`inspect_gates` drawn by :func:`plot_gate_panels` (the caller shows or closes it).
+
+    Parameters
+    ----------
+    kind, params, state, gate, bias_delta
+        As for :func:`inspect_gates`.
+    x : ndarray (N, T, D) or (T, D)
+    t : int, optional
+        Step to mark (1-based); the title then summarises it (:func:`summarize_step`).
+    x_labels, c_limit
+        As for :func:`plot_gate_panels`.
+    show_input : bool
+        Draw the input of sequence 0 as a first panel.
+    width : float
+        Figure width in inches.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    trace = inspect_gates(kind, params, x, state=state, gate=gate, bias_delta=bias_delta)
+    x0 = (x if np.ndim(x) == 2 else np.asarray(x)[0]) if show_input else None
+    n = len(PANELS[kind]) + (x0 is not None)
+    fig = plt.figure(figsize=(width, 0.95 * n + 0.7), layout="constrained")
+    plot_gate_panels(fig, trace, kind, t, x=x0, x_labels=x_labels, c_limit=c_limit)
+    title = []
+    if gate is not None:
+        title.append(f"${BIAS_LABELS[gate]}$ shifted by {bias_delta:+.1f}")
+    if t is not None:
+        title.append(summarize_step(trace, kind, t, gate))
+    if title:
+        fig.suptitle(";  ".join(title), fontsize="medium")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# widgets
+# ---------------------------------------------------------------------------
+def show_inspector(out, kind, params, x, t=None, gate=None, bias_delta=0.0, **figure_kw):
+    """Callback body of :func:`gate_inspector`: redraw :func:`inspector_figure` into the Output ``out``.
+
+    Returns the (closed) figure.
+    """
+    fig = inspector_figure(kind, params, x, t, gate, bias_delta, **figure_kw)
+    out.clear_output(wait=True)
+    with out:
+        display(fig)
+    plt.close(fig)
+    return fig
+
+
+def gate_inspector(kind, params, x, *, t=None, gate=None, bias_delta=0.0, shift_range=3.0, **figure_kw):
+    r"""Live inspector: a time-step slider, a gate menu and a bias-shift slider, redrawing the figure.
+
+    The figure for the initial values is drawn at once, so the notebook stores it
+    (and the HTML book shows it; there the sliders cannot redraw).
+
+    Parameters
+    ----------
+    kind, params, x
+        As for :func:`inspect_gates`.
+    t : int, optional
+        Initial step (default T).
+    gate : str, optional
+        Initial gate (default the first of :data:`GATES` ``[kind]``: ``f`` or ``z``).
+    bias_delta : float
+        Initial shift.
+    shift_range : float
+        The shift slider runs over [-shift_range, shift_range] in steps of 0.5.
+    **figure_kw
+        Passed to :func:`inspector_figure` (``x_labels``, ``state``, ``c_limit`` ...).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Children: the step slider, the gate menu, the shift slider, the Output.
+    """
+    kind = _check_kind(kind)
+    T = np.shape(x)[0] if np.ndim(x) == 2 else np.shape(x)[1]
+    t = T if t is None else _check_step(t, T)
+    gate = GATES[kind][0] if gate is None else _check_gate(kind, gate)
+    step = ipywidgets.IntSlider(value=t, min=1, max=T, description="step $t$", continuous_update=False)
+    menu = ipywidgets.Dropdown(options=[(f"{DESCRIPTIONS[g]} ({BIAS_LABELS[g]})", g) for g in GATES[kind]],
+                               value=gate, description="gate")
+    shift = ipywidgets.FloatSlider(value=_check_delta(bias_delta), min=-shift_range, max=shift_range, step=0.5,
+                                   description="bias shift", continuous_update=False, readout_format="+.1f")
+    out = ipywidgets.Output()
+
+    def on_change(_change):
+        show_inspector(out, kind, params, x, step.value, menu.value, shift.value, **figure_kw)
+
+    for w in (step, menu, shift):
+        w.observe(on_change, names="value")
+    show_inspector(out, kind, params, x, t, gate, shift.value, **figure_kw)
+    return ipywidgets.VBox([step, menu, shift, out])
+
+
+def gate_inspector_static(kind, params, x, *, gate=None, shifts=(-3, -2, -1, 0, 1, 2, 3), t=None, index=None,
+                          **figure_kw):
+    r"""Static inspector: the figure precomputed for each bias shift of one gate, in a slider.
+
+    Works in the HTML book without a kernel (:func:`rnnlib.widgets.static_slider`).
+    The cell state's colour scale is the same in every frame.
+
+    Parameters
+    ----------
+    kind, params, x
+        As for :func:`inspect_gates`.
+    gate : str, optional
+        Gate whose bias is shifted (default ``f`` for the LSTM, ``z`` for the GRU).
+    shifts : sequence of float
+        One frame per shift, in this order.
+    t : int, optional
+        Step marked and summarised in every frame.
+    index : int, optional
+        Initial frame (default the shift 0 if present, else the first).
+    **figure_kw
+        Passed to :func:`inspector_figure`.
+
+    Returns
+    -------
+    rnnlib.widgets.FrameSlider
+    """
+    kind = _check_kind(kind)
+    gate = GATES[kind][0] if gate is None else _check_gate(kind, gate)
+    shifts = [_check_delta(d) for d in shifts]
+    if not shifts:
+        raise ValueError("shifts must hold at least one bias shift")
+    if "c_limit" not in figure_kw and kind == "lstm":  # one colour scale for C across the frames
+        figure_kw["c_limit"] = max(1.0, max(float(np.max(np.abs(inspect_gates(kind, params, x, gate=gate,
+                                                                               bias_delta=d)["c"])))
+                                            for d in shifts))
+    frames = [inspector_figure(kind, params, x, t, gate, d, **figure_kw) for d in shifts]
+    if index is None:
+        index = shifts.index(0.0) if 0.0 in shifts else 0
+    return static_slider(frames, [f"{d:+g}" for d in shifts], description=f"${BIAS_LABELS[gate]}$ shift",
+                         index=index)
+
+
+__all__ = ["PANELS", "GATES", "SIGMOID_GATES", "MEMORY", "PRESET_CHANNELS", "inspect_gates", "PresetSequence",
+           "preset_sequence", "preset_params", "summarize_step", "plot_gate_panels", "inspector_figure",
+           "show_inspector", "gate_inspector", "gate_inspector_static"]

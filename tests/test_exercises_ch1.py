@@ -1,0 +1,208 @@
+"""Chapter 1 exercise checks: the reference passes, every catalogued mistake is named,
+and no reader function can make a check raise."""
+
+import numpy as np
+import pytest
+
+import rnnlib
+from rnnlib import exercises
+from rnnlib.exercises import CheckResult, Exercise, Mistake, check_function
+from rnnlib.exercises import ch1
+
+EXERCISES = ch1.EXERCISES
+CHECKS = {
+    "rnn_step": ch1.check_rnn_step,
+    "rnn_step_backward": ch1.check_rnn_step_backward,
+    "count_params": ch1.check_count_params,
+    "predict_regime": ch1.check_predict_regime,
+    "rnn_sequence": ch1.check_rnn_sequence,
+}
+MISTAKES = [(key, m) for key, ex in EXERCISES.items() for m in ex.mistakes]
+
+
+def stub(*args):
+    raise NotImplementedError
+
+
+def test_every_exercise_has_a_check_and_mistakes():
+    assert set(CHECKS) == set(EXERCISES)
+    for ex in EXERCISES.values():
+        ids = [m.id for m in ex.mistakes]
+        assert len(ids) == len(set(ids)), ex.name
+        assert len(ids) >= 4
+
+
+@pytest.mark.parametrize("key", list(CHECKS))
+def test_reference_passes(key):
+    result = CHECKS[key](EXERCISES[key].reference)
+    assert isinstance(result, CheckResult)
+    assert result.passed and result.status == "passed" and result.mistake is None
+    assert "correct" in result.message
+
+
+@pytest.mark.parametrize("key", list(CHECKS))
+def test_stub_is_not_attempted(key):
+    result = CHECKS[key](stub)
+    assert not result.passed
+    assert result.status == "not-attempted"
+    assert "not attempted yet" in repr(result)
+
+
+@pytest.mark.parametrize("key,mistake", MISTAKES, ids=[f"{k}-{m.id}" for k, m in MISTAKES])
+def test_each_catalogued_mistake_is_diagnosed_as_itself(key, mistake):
+    result = CHECKS[key](mistake.func)
+    assert result.status == "known-mistake", result.message
+    assert result.mistake == mistake.id, result.message
+    assert mistake.diagnosis in result.message
+    assert not result.passed
+
+
+def test_required_chapter_1_mistakes_are_catalogued():
+    step = {m.id for m in EXERCISES["rnn_step"].mistakes}
+    assert {"sigmoid", "missing-bias", "W_hh-transposed", "W_xh-transposed", "column-vectors",
+            "dropped-batch-axis"} <= step
+    seq = {m.id for m in EXERCISES["rnn_sequence"].mistakes}
+    assert {"off-by-one", "time-major", "state-not-carried"} <= seq
+    bwd = {m.id for m in EXERCISES["rnn_step_backward"].mistakes}
+    assert {"dW_hh-uses-h_next", "W_hh-not-transposed", "db-not-summed"} <= bwd
+
+
+# --- hand-written versions of the mistakes, as a reader would type them ---------
+def test_handwritten_mistakes_are_named():
+    def sig(x_t, h_prev, W_xh, W_hh, b_h):
+        return 1.0 / (1.0 + np.exp(-(x_t @ W_xh + h_prev @ W_hh + b_h)))
+
+    def transposed(x_t, h_prev, W_xh, W_hh, b_h):
+        return np.tanh(x_t @ W_xh + h_prev @ W_hh.T + b_h)
+
+    def column(x_t, h_prev, W_xh, W_hh, b_h):
+        return np.tanh(W_xh.T @ x_t.T + W_hh.T @ h_prev.T + b_h[:, None])
+
+    def seq_off_by_one(x, h0, W_xh, W_hh, b_h):
+        h, hs = h0, []
+        for t in range(x.shape[1]):
+            hs.append(h)  # stores h_{t-1}
+            h = np.tanh(x[:, t] @ W_xh + h @ W_hh + b_h)
+        return np.stack(hs, axis=1)
+
+    def seq_time_major(x, h0, W_xh, W_hh, b_h):
+        h, hs = h0, []
+        for t in range(x.shape[1]):
+            h = np.tanh(x[:, t] @ W_xh + h @ W_hh + b_h)
+            hs.append(h)
+        return np.array(hs)  # (T, N, H)
+
+    assert ch1.check_rnn_step(sig).mistake == "sigmoid"
+    assert ch1.check_rnn_step(transposed).mistake == "W_hh-transposed"
+    assert ch1.check_rnn_step(column).mistake == "column-vectors"
+    assert ch1.check_rnn_sequence(seq_off_by_one).mistake == "off-by-one"
+    assert ch1.check_rnn_sequence(seq_time_major).mistake == "time-major"
+
+
+def test_W_xh_transposed_is_named_although_it_raises_when_D_differs_from_H():
+    result = ch1.check_rnn_step(lambda x, h, Wx, Wh, b: np.tanh(x @ Wx.T + h @ Wh + b))
+    assert result.mistake == "W_xh-transposed"
+    assert "ValueError" in result.message  # and it says it also raised on the other cases
+
+
+def test_rnnlib_functions_pass_the_checks():
+    assert ch1.check_rnn_step(lambda *a: rnnlib.rnn_step_forward(*a)[0]).passed
+
+    def bwd(dh_next, x_t, h_prev, h_next, W_xh, W_hh):
+        cache = rnnlib.rnn.RNNStepCache(x_t, h_prev, h_next, W_xh, W_hh)
+        return rnnlib.rnn_step_backward(dh_next, cache)
+
+    assert ch1.check_rnn_step_backward(bwd).passed
+    assert ch1.check_rnn_sequence(lambda *a: rnnlib.rnn_forward(*a)[0]).passed
+    assert ch1.check_count_params(
+        lambda D, H, V: rnnlib.RNN(D, H).n_params + rnnlib.Linear(H, V).n_params).passed
+
+
+# --- failures that must come back as messages, never as tracebacks ------------
+def test_raising_function_gives_type_and_text():
+    def broken(*args):
+        raise KeyError("oops")
+
+    result = ch1.check_rnn_step(broken)
+    assert result.status == "raised"
+    assert "KeyError" in result.message and "oops" in result.message
+    assert "Traceback" not in result.message
+
+
+def test_wrong_return_type():
+    result = ch1.check_rnn_step(lambda *a: [[0.0] * 4] * 3)
+    assert result.status == "wrong-type"
+    assert "NumPy array" in result.message and "list" in result.message
+    result = ch1.check_count_params(lambda D, H, V: "42")
+    assert result.status == "wrong-type" and "number" in result.message
+    result = ch1.check_rnn_step_backward(lambda *a: np.zeros(3))
+    assert result.status == "wrong-type" and "tuple of 5" in result.message
+
+
+def test_wrong_shape_names_expected_and_got():
+    result = ch1.check_rnn_step(lambda x, h, Wx, Wh, b: np.zeros((7, 7)))
+    assert result.status == "wrong-shape"
+    assert "(3, 4)" in result.message and "(7, 7)" in result.message
+
+
+def test_input_mutation_is_reported():
+    def mutating(x_t, h_prev, W_xh, W_hh, b_h):
+        h_prev *= 0.5
+        return np.tanh(x_t @ W_xh + h_prev @ W_hh + b_h)
+
+    result = ch1.check_rnn_step(mutating)
+    assert result.status == "mutated-input"
+    assert "h_prev" in result.message
+
+
+def test_generic_mismatch_gives_max_abs_diff_and_hint():
+    result = ch1.check_rnn_step(lambda x, h, Wx, Wh, b: np.tanh(x @ Wx + h @ Wh + b) + 0.25)
+    assert result.status == "mismatch"
+    assert "max abs diff = 0.25" in result.message and "Hint:" in result.message
+
+
+def test_not_callable_and_odd_returns_never_raise():
+    assert ch1.check_rnn_step(3).status == "wrong-type"
+    assert ch1.check_rnn_step(lambda *a: object()).status == "wrong-type"
+    assert ch1.check_rnn_step(lambda *a: None).status == "wrong-type"
+    assert ch1.check_predict_regime(lambda rho: "vanishing").status == "mismatch"
+    assert ch1.check_rnn_step(lambda *a: np.array(["a"] * 12).reshape(3, 4)).status == "wrong-type"
+
+
+def test_a_broken_reference_does_not_raise_either():
+    ex = Exercise("f", reference=lambda x: 1 / 0, make_cases=lambda rng: [(1.0,)])
+    result = ex.check(lambda x: x)
+    assert result.status == "raised" and "check itself failed" in result.message
+
+
+def test_result_repr_is_the_plain_deterministic_message():
+    a = ch1.check_rnn_step(lambda x, h, Wx, Wh, b: np.tanh(x @ Wx + h @ Wh + b) * 1.1)
+    b = ch1.check_rnn_step(lambda x, h, Wx, Wh, b: np.tanh(x @ Wx + h @ Wh + b) * 1.1)
+    assert repr(a) == str(a) == repr(b) and a.message == b.message
+    assert " ".join(repr(a).split()) == " ".join(a.message.split())  # only wrapped
+    assert all(len(line) <= ch1.WIDTH for line in repr(a).splitlines())
+    assert "0x" not in repr(a)
+
+
+def test_unwrapped_by_default():
+    ex = Exercise("f", reference=lambda x: x, make_cases=lambda rng: [(1.0,)], hint="word " * 40)
+    result = ex.check(lambda x: x + 1)
+    assert repr(result) == result.message and "\n" not in repr(result)
+
+
+def test_check_function_and_custom_mistakes():
+    def cases(rng):
+        return [(rng.standard_normal(3),) for _ in range(3)]
+
+    double = Mistake("double", lambda v: 2 * v, "You doubled it.")
+    ok = check_function(lambda v: v**2, lambda v: v**2, cases, [double], name="square")
+    assert ok.passed
+    wrong = check_function(lambda v: v + v, lambda v: v**2, cases, [double], name="square")
+    assert wrong.mistake == "double" and "You doubled it." in wrong.message
+    assert set(exercises.STATUSES) >= {ok.status, wrong.status}
+
+
+def test_measured_regimes_and_count_formula():
+    assert ch1.measured_regimes() == {0.5: "vanish", 0.8: "vanish", 1.0: "neither",
+                                      1.25: "explode", 2.0: "explode"}
+    assert ch1.count_params_reference(3, 5, 7) == 3 * 5 + 25 + 5 + 35 + 7
