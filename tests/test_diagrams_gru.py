@@ -1,0 +1,74 @@
+"""Tests for rnnlib.diagrams_gru: the GRU cell diagram in both forms, in the book's palette."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.patches import Circle, FancyBboxPatch  # noqa: E402
+
+from rnnlib.diagrams import Box  # noqa: E402
+from rnnlib.diagrams_gru import draw_gru_cell  # noqa: E402
+from rnnlib.style import lighten, symbol_color  # noqa: E402
+
+
+@pytest.fixture
+def ax():
+    fig, ax = plt.subplots(figsize=(9, 5))
+    yield ax
+    plt.close(fig)
+
+
+def _box_at(ax, b: Box):
+    """The rounded box patch drawn at Box ``b``."""
+    (patch,) = [p for p in ax.patches if isinstance(p, FancyBboxPatch)
+                and abs(p.get_x() + p.get_width() / 2 - b.cx) < 1e-9
+                and abs(p.get_y() + p.get_height() / 2 - b.cy) < 1e-9]
+    return patch
+
+
+def _texts(ax):
+    return {t.get_text() for t in ax.texts}
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gates_candidate_and_states_have_their_palette_colour(ax, reset_after):
+    boxes = draw_gru_cell(ax, reset_after=reset_after)
+    for name, symbol in [("z", "z"), ("r", "r"), ("h_tilde", "h_tilde"), ("h_prev", "h"), ("h", "h"), ("x", "x")]:
+        patch = _box_at(ax, boxes[name])
+        assert to_hex(patch.get_edgecolor()).upper() == symbol_color(symbol).upper(), name
+        assert to_hex(patch.get_facecolor()).upper() == lighten(symbol_color(symbol), 0.55).upper(), name
+    # the labels of z, r and the candidate are written in their colours
+    for text, symbol in [("$z_t$", "z"), ("$r_t$", "r"), (r"$\tilde h_t$", "h_tilde")]:
+        (t,) = [t for t in ax.texts if t.get_text() == text]
+        assert to_hex(t.get_color()).upper() == symbol_color(symbol).upper(), text
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_the_cell_has_its_operations_and_the_state_runs_along_the_top(ax, reset_after):
+    boxes = draw_gru_cell(ax, reset_after=reset_after)
+    assert {"keep", "one_minus", "write", "plus", "reset"} <= set(boxes)
+    assert len([p for p in ax.patches if isinstance(p, Circle)]) == 5
+    assert boxes["h_prev"].cy == boxes["keep"].cy == boxes["plus"].cy == boxes["h"].cy
+    assert boxes["keep"].cx < boxes["plus"].cx  # z * h_{t-1} first, then the candidate is added
+    assert boxes["z"].cy == boxes["r"].cy == boxes["h_tilde"].cy == boxes["reset"].cy
+    assert {"$h_{t-1}$", "$x_t$", "$h_t$", r"$\sigma$", r"$\tanh$"} <= _texts(ax)
+    assert not ax.axison
+
+
+def test_the_two_forms_differ_only_where_the_reset_acts():
+    fig, (a, b) = plt.subplots(1, 2)
+    boxes_after, boxes_before = draw_gru_cell(a, reset_after=True), draw_gru_cell(b, reset_after=False)
+    assert boxes_after == boxes_before  # same layout
+    after, before = _texts(a), _texts(b)
+    assert "$h_{t-1} W_{hh} + b_{hn}$" in after and "$h_{t-1} W_{hh} + b_{hn}$" not in before
+    assert "$W_{hh}$" in before and "$W_{hh}$" not in after
+    assert not any("b_{hn}" in t for t in before)  # the reset-before form has no b_hn
+    assert any("PyTorch" in t for t in after) and any("Cho" in t for t in before)
+    plt.close(fig)
+
+
+def test_reset_after_is_the_default(ax):
+    draw_gru_cell(ax)
+    assert "$h_{t-1} W_{hh} + b_{hn}$" in _texts(ax)
