@@ -10,10 +10,24 @@ The numeric core imports only NumPy:
 * :mod:`rnnlib.losses`, :mod:`rnnlib.optim` - losses, SGD/Adam, clipping
 * :mod:`rnnlib.gradcheck` - finite-difference checks
 * :mod:`rnnlib.torch_io` - PyTorch ``state_dict`` conversion (no torch import)
+* :mod:`rnnlib.gates` - one-matmul-per-gate cells, gate traces, LSTM variants
+* :mod:`rnnlib.conventions`, :mod:`rnnlib.mixups` - Keras/CS231n layouts, the
+  GRU update convention, and the classic conversion mistakes, measured
+* :mod:`rnnlib.gradient_flow`, :mod:`rnnlib.experiments` - gradient-norm
+  measurements (input gradients over T; Jacobian products over the lag)
+* :mod:`rnnlib.tasks`, :mod:`rnnlib.model` - the adding and copy tasks, a
+  recurrent layer with a linear readout
 
-Plots, widgets and exercise checks sit above the core in their own modules
-and are imported explicitly (``import rnnlib.plots``), so ``import rnnlib``
-stays fast and needs no display.
+Above the core, imported explicitly (``from rnnlib import plots``), so
+``import rnnlib`` stays fast and needs no display:
+
+* :mod:`rnnlib.training` (tqdm) - the training loop
+* :mod:`rnnlib.style` - the book's one colour palette
+* :mod:`rnnlib.plots`, :mod:`rnnlib.curves`, :mod:`rnnlib.diagrams`,
+  :mod:`rnnlib.diagrams_lstm`, :mod:`rnnlib.diagrams_gru` (matplotlib)
+* :mod:`rnnlib.widgets`, :mod:`rnnlib.inspector` (ipywidgets) - live and
+  static (browser-linked) widgets, the gate inspector
+* :mod:`rnnlib.exercises` - the self-checking exercises, one module a chapter
 """
 
 from . import activations, gradcheck, gru, init, losses, lstm, optim, rnn
