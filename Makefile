@@ -4,6 +4,7 @@
 #   make book   build the HTML into _build/html (warnings are errors)
 #   make test   unit tests, notebooks (nbval), book build, browser tests
 #   make lab    open the notebooks in JupyterLab
+#   make bench  benchmark grid vs PyTorch and the FLOP limit (not part of make test)
 #   make clean  remove the build output
 
 VENV   := .venv
@@ -15,7 +16,7 @@ NPM    := $(shell command -v npm 2>/dev/null)
 # Written separately; see the placeholder rule below.
 CHAPTER1 := book/01_simple_rnn.ipynb
 
-.PHONY: help venv book test unit nbval browser lab clean
+.PHONY: help venv book test unit nbval browser lab bench clean
 
 help:
 	@sed -n 's/^#   make/  make/p' Makefile
@@ -88,6 +89,10 @@ nbval: venv $(CHAPTER1)
 # Against the existing _build/html (run `make book` first, or `make test`).
 browser: venv
 	$(PYTEST) tests/browser
+
+# python -m rnnlib.bench --help for a subset of the grid; writes _build/bench.json.
+bench: venv
+	OPENBLAS_NUM_THREADS=1 $(PY) -m rnnlib.bench
 
 clean:
 	rm -rf _build book/_offline

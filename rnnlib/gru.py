@@ -26,9 +26,13 @@ second candidate bias ``b_hn`` (H,) that sits *inside* the reset product and
 so cannot be merged into ``b``. PyTorch stacks r, z, n: :mod:`rnnlib.torch_io`
 converts. The two forms are different functions, not reparametrisations.
 
-The recurrent part of a step (everything after the input projection) and its
-backward live in two private functions shared by the one-step and the
-whole-sequence code.
+The one-step functions compute the recurrent part of a step (everything after
+the input projection) and its backward with two private functions that
+allocate their results and read like the equations. The whole-sequence
+functions compute the same equations in place, into slices of preallocated
+time-major buffers (``out=`` arguments, one comment per equation), because at
+small batch sizes the time goes into per-call overhead and temporaries rather
+than arithmetic; the tests check the two against each other and against PyTorch.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
+from ._loops import sigmoid_, step_matmul_operands
 from .activations import sigmoid
 
 GATES = ("z", "r", "h_tilde")
@@ -241,6 +246,13 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True):
     -------
     hs : ndarray (N, T, H)
     cache : GRUCache
+
+    Notes
+    -----
+    The equations of :mod:`rnnlib.gru`, computed in place: ``x_t W_x + b`` for
+    all T steps is one matmul into the ``gates`` buffer (T, N, 3H), which step t
+    turns into z, r, h~. Reset after: one matmul ``h_{t-1} W_h`` per step for
+    the three blocks; reset before: one for z and r, one for ``(r ⊙ h_{t-1}) W_hh``.
     """
     W_x, W_h, b, b_hn = _check_weights(W_x, W_h, b, b_hn, reset_after)
     D, H = W_x.shape[0], W_h.shape[0]
@@ -248,15 +260,38 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True):
     N, T, _ = x.shape
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
     x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
-    ax = (x_tm.reshape(T * N, D) @ W_x + b).reshape(T, N, 3 * H)  # hoisted input projection
-    dt = ax.dtype
-    gates = np.empty((T, N, 3 * H), dt)
+    dt = np.result_type(x, W_x, b)
+    gates = np.empty((T, N, 3 * H), dt)  # x_t W_x + b, then z, r, h~ in place
+    np.matmul(x_tm.reshape(T * N, D), W_x, out=gates.reshape(T * N, 3 * H))  # hoisted input projection
+    gates += b
     extra, hs = np.empty((T, N, H), dt), np.empty((T, N, H), dt)
+    zr, cand = gates[:, :, : 2 * H], gates[:, :, 2 * H :]  # z, r | h~
+    if reset_after:
+        W_h_, hW = step_matmul_operands(W_h, N, dt)  # hW: h_{t-1} W_h (N, 3H)
+    else:
+        W_h_, hW = step_matmul_operands(W_h[:, : 2 * H], N, dt)  # h_{t-1} W_h[z, r] (N, 2H)
+        W_hh_, rhW = step_matmul_operands(W_h[:, 2 * H :], N, dt)  # (r ⊙ h_{t-1}) W_hh (N, H)
+    tmp = np.empty((N, H), dt)
     h = h0
-    for t in range(T):
-        z, r, h_tilde, extra[t], h = _recurrent(ax[t], h, W_h, b_hn, reset_after)
-        gates[t] = np.concatenate([z, r, h_tilde], axis=1)
-        hs[t] = h
+    with np.errstate(over="ignore"):  # see sigmoid_
+        for t in range(T):
+            s, n = zr[t], cand[t]
+            np.matmul(h, W_h_, out=hW)  # h_{t-1} W_h (reset before: its z, r blocks)
+            s += hW[:, : 2 * H]
+            sigmoid_(s)  # z, r = sigma(x_t W_x + b + h_{t-1} W_h)
+            z, r = s[:, :H], s[:, H:]
+            if reset_after:
+                hn = np.add(hW[:, 2 * H :], b_hn, out=extra[t])  # hn = h_{t-1} W_hh + b_hn
+                n += np.multiply(r, hn, out=tmp)  # x_t W_xh + b_h + r ⊙ hn
+            else:
+                rh = np.multiply(r, h, out=extra[t])  # reset before the matmul
+                n += np.matmul(rh, W_hh_, out=rhW)  # x_t W_xh + b_h + (r ⊙ h_{t-1}) W_hh
+            np.tanh(n, out=n)  # h~_t
+            # h_t = z ⊙ h_{t-1} + (1 - z) ⊙ h~_t (exact where z = 1: the state is kept)
+            np.subtract(1.0, z, out=tmp)
+            tmp *= n
+            h = np.multiply(z, h, out=hs[t])
+            h += tmp
     cache = GRUCache(x_tm, h0, gates, extra, hs, W_x, W_h, bool(reset_after))
     return hs.transpose(1, 0, 2).copy(), cache  # a copy, never a view of the cache (see rnn_forward)
 
@@ -274,23 +309,74 @@ def gru_backward(dhs, dh_T, cache: GRUCache):
     T, N, H = cache.hs.shape
     D = cache.x.shape[2]
     dt = cache.hs.dtype
+    reset_after = cache.reset_after
     dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H))
-    dh = np.zeros((N, H), dt) if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
-    dhs_tm = dhs.transpose(1, 0, 2)
-    dax, dah = np.empty((T, N, 3 * H), dt), np.empty((T, N, 3 * H), dt)
+    dhs_tm = dhs.transpose(1, 0, 2)  # (T, N, H)
     h_prev = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, N, H): h_0..h_{T-1}
+    g = split_gates(cache.gates)  # views (T, N, H): z, r, h_tilde
+    # dax: gradient of the input projection x_t W_x + b (blocks z, r, h~); dah: of what
+    # multiplies W_h, the same except the candidate block in the reset-after form (dL/dhn)
+    dax = np.empty((T, N, 3 * H), dt)
+    dah = np.empty((T, N, 3 * H), dt) if reset_after else dax
+    da_x, da_h = split_gates(dax), split_gates(dah)
+    # Local derivatives, from the saved outputs, for every step at once (they need no
+    # upstream gradient); the loop then multiplies in the upstream gradient.
+    # z, r = sigma(a): sigma' = s (1 - s) = s - s^2
+    zr, dzr = cache.gates[:, :, : 2 * H], dah[:, :, : 2 * H]
+    np.square(zr, out=dzr)
+    np.subtract(zr, dzr, out=dzr)
+    # h_t = z ⊙ h_{t-1} + (1 - z) ⊙ h~_t, h~_t = tanh(a_n):
+    #   dh_t/da_z = (h_{t-1} - h~_t) ⊙ sigma'(a_z),  dh_t/da_n = (1 - z) ⊙ (1 - h~_t^2)
+    tmp = np.subtract(h_prev, g["h_tilde"])  # (T, N, H)
+    da_h["z"] *= tmp
+    np.square(g["h_tilde"], out=da_x["h_tilde"])
+    np.subtract(1.0, da_x["h_tilde"], out=da_x["h_tilde"])
+    da_x["h_tilde"] *= np.subtract(1.0, g["z"], out=tmp)
+    # r enters a_n as r ⊙ hn (after) or through (r ⊙ h_{t-1}) W_hh (before):
+    #   da_n/da_r = hn ⊙ sigma'(a_r),  d(r ⊙ h_{t-1})/da_r = h_{t-1} ⊙ sigma'(a_r)
+    da_h["r"] *= cache.extra if reset_after else h_prev
+    if reset_after:
+        W_hT, dh_next = step_matmul_operands(cache.W_h.T, N, dt)  # dh_next: dL/dh_t from step t + 1
+    else:
+        W_hT, dh_next = step_matmul_operands(cache.W_h[:, : 2 * H].T, N, dt)
+        W_hhT, drh = step_matmul_operands(cache.W_h[:, 2 * H :].T, N, dt)  # drh: dL/d(r ⊙ h_{t-1})
+    dh_next[...] = 0.0 if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
+    dh = np.empty((N, H), dt)
     for t in range(T - 1, -1, -1):
-        z, r, h_tilde = np.split(cache.gates[t], 3, axis=1)
-        dax[t], dah[t], dh = _recurrent_backward(
-            dh + dhs_tm[t], h_prev[t], z, r, h_tilde, cache.extra[t], cache.W_h, cache.reset_after
-        )
+        da_z, da_r, da_n = da_h["z"][t], da_h["r"][t], da_x["h_tilde"][t]
+        np.add(dh_next, dhs_tm[t], out=dh)  # total gradient reaching h_t
+        # h_t = z ⊙ h_{t-1} + (1 - z) ⊙ h~_t, through z = sigma(a_z) and h~ = tanh(a_n)
+        da_z *= dh
+        da_n *= dh
+        if reset_after:
+            # a_n = x_t W_xh + b_h + r ⊙ hn,  hn = h_{t-1} W_hh + b_hn
+            da_r *= da_n
+            np.multiply(da_n, g["r"][t], out=da_h["h_tilde"][t])  # dL/dhn
+            # h_{t-1} reaches h_t directly (z ⊙ h_{t-1}) and through h_{t-1} W_h
+            np.matmul(dah[t], W_hT, out=dh_next)
+        else:
+            # a_n = x_t W_xh + (r ⊙ h_{t-1}) W_hh + b_h
+            np.matmul(da_n, W_hhT, out=drh)
+            da_r *= drh
+            # h_{t-1} reaches h_t directly, through r ⊙ h_{t-1} and through h_{t-1} W_h[z, r]
+            np.matmul(dzr[t], W_hT, out=dh_next)
+            drh *= g["r"][t]
+            dh_next += drh
+        dh *= g["z"][t]
+        dh_next += dh
+    if reset_after:
+        dax[:, :, : 2 * H] = dah[:, :, : 2 * H]  # z and r enter both the same way
+    # the same equations for the weights: sums over all (t, n) rows, one matmul each
     dax2, dah2 = dax.reshape(T * N, 3 * H), dah.reshape(T * N, 3 * H)
+    h_prev2 = h_prev.reshape(T * N, H)
     grads = {
         "W_x": cache.x.reshape(T * N, D).T @ dax2,
-        "W_h": _weight_grad_W_h(h_prev.reshape(T * N, H), cache.extra.reshape(T * N, H), dah2, cache.reset_after),
+        # the candidate block of W_h multiplies h_{t-1} (after) or r ⊙ h_{t-1} (before)
+        "W_h": h_prev2.T @ dah2 if reset_after else _weight_grad_W_h(
+            h_prev2, cache.extra.reshape(T * N, H), dah2, reset_after),
         "b": dax2.sum(axis=0),
     }
-    if cache.reset_after:
+    if reset_after:
         grads["b_hn"] = dah2[:, 2 * H :].sum(axis=0)
     dx = (dax2 @ cache.W_x.T).reshape(T, N, D).transpose(1, 0, 2)  # -> (N, T, D)
-    return dx, dh, grads
+    return dx, np.ascontiguousarray(dh_next), grads

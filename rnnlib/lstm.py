@@ -18,9 +18,13 @@ rnnlib stacks the four gates along the last axis in the order
 covers ``[:, :3H]`` and one ``tanh`` the last ``H`` columns. PyTorch stacks
 i, f, g, o and Keras i, f, c, o: :mod:`rnnlib.torch_io` converts.
 
-The pointwise part (everything after the matmuls) lives in two private
-functions shared by the one-step and the whole-sequence code, so the math is
-written once.
+The one-step functions compute the pointwise part (everything after the
+matmuls) with two private functions that allocate their results and read
+like the equations. The whole-sequence functions compute the same equations
+in place, into slices of preallocated time-major buffers (``out=`` arguments,
+one comment per equation), because at small batch sizes the time goes into
+per-call overhead and temporaries rather than arithmetic; the tests check the
+two against each other and against PyTorch.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
+from ._loops import sigmoid_, step_matmul_operands
 from .activations import sigmoid
 
 GATES = ("f", "i", "o", "c_tilde")
@@ -212,6 +217,13 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
     c_T : ndarray (N, H)
         Final cell state.
     cache : LSTMCache
+
+    Notes
+    -----
+    The equations of :mod:`rnnlib.lstm`, computed in place: ``x_t W_x + b`` for
+    all T steps is one matmul into the ``gates`` buffer (T, N, 4H); step t adds
+    ``h_{t-1} W_h`` (one matmul for the four gates) and applies the sigmoid and
+    the tanh in place, so that ``gates[t]`` ends up holding f, i, o, C~.
     """
     W_x, W_h, b = _check_weights(W_x, W_h, b)
     D, H = W_x.shape[0], W_h.shape[0]
@@ -220,16 +232,26 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
     c0 = check_array("c0", c0, ("N", "H"), (N, H))
     x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
-    a = (x_tm.reshape(T * N, D) @ W_x + b).reshape(T, N, 4 * H)  # hoisted input projection
-    dt = a.dtype
-    gates = np.empty((T, N, 4 * H), dt)
+    dt = np.result_type(x, W_x, b)
+    gates = np.empty((T, N, 4 * H), dt)  # a_t = x_t W_x + b (+ h_{t-1} W_h), then f, i, o, C~
+    np.matmul(x_tm.reshape(T * N, D), W_x, out=gates.reshape(T * N, 4 * H))  # hoisted input projection
+    gates += b
     cs, tanh_cs, hs = (np.empty((T, N, H), dt) for _ in range(3))
+    g = split_gates(gates)  # views (T, N, H) per gate
+    sig, cand = gates[:, :, : 3 * H], gates[:, :, 3 * H :]  # f, i, o | C~
+    W_h_, hW = step_matmul_operands(W_h, N, dt)  # hW: h_{t-1} W_h (N, 4H)
+    ic = np.empty((N, H), dt)  # i ⊙ C~
     h, c = h0, c0
-    for t in range(T):
-        a_t = a[t] + h @ W_h  # one fused recurrent matmul for all four gates
-        f, i, o, c_tilde, c, tanh_c, h = _pointwise(a_t, c)
-        gates[t] = np.concatenate([f, i, o, c_tilde], axis=1)
-        cs[t], tanh_cs[t], hs[t] = c, tanh_c, h
+    with np.errstate(over="ignore"):  # see sigmoid_
+        for t in range(T):
+            a = gates[t]
+            a += np.matmul(h, W_h_, out=hW)  # a_t = x_t W_x + b + h_{t-1} W_h (all four gates)
+            sigmoid_(sig[t])  # f, i, o = sigma(a_t[f, i, o])
+            np.tanh(cand[t], out=cand[t])  # C~_t = tanh(a_t[C~])
+            c = np.multiply(g["f"][t], c, out=cs[t])  # C_t = f ⊙ C_{t-1}
+            c += np.multiply(g["i"][t], g["c_tilde"][t], out=ic)  #     + i ⊙ C~_t
+            tanh_c = np.tanh(c, out=tanh_cs[t])
+            h = np.multiply(g["o"][t], tanh_c, out=hs[t])  # h_t = o ⊙ tanh(C_t)
     cache = LSTMCache(x_tm, h0, c0, gates, cs, tanh_cs, hs, W_x, W_h)
     # copies, never views of the cache (see rnn_forward)
     return hs.transpose(1, 0, 2).copy(), cs[-1].copy(), cache
@@ -256,16 +278,43 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache):
     D = cache.x.shape[2]
     dt = cache.hs.dtype
     dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H))
-    dh = np.zeros((N, H), dt) if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
-    dc = np.zeros((N, H), dt) if dc_T is None else check_array("dc_T", dc_T, ("N", "H"), (N, H))
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, N, H)
-    da = np.empty((T, N, 4 * H), dt)
+    W_hT, dh_next = step_matmul_operands(cache.W_h.T, N, dt)  # dh_next: dL/dh_t from step t + 1
+    dh_next[...] = 0.0 if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
+    dc = np.zeros((N, H), dt) if dc_T is None else check_array("dc_T", dc_T, ("N", "H"), (N, H)).astype(dt)
+    # Local derivatives, from the saved outputs, for every step at once (they need no
+    # upstream gradient); the loop then multiplies in the upstream gradient.
+    # f, i, o = sigma(a): sigma' = s (1 - s) = s - s^2;  C~ = tanh(a): tanh' = 1 - C~^2
+    g = split_gates(cache.gates)  # views (T, N, H): f, i, o, c_tilde
+    sig, cand = slice(0, 3 * H), slice(3 * H, 4 * H)  # the f, i, o block | the C~ block
+    da = np.square(cache.gates)  # (T, N, 4H), becomes dL/da_t in the loop
+    np.subtract(cache.gates[:, :, sig], da[:, :, sig], out=da[:, :, sig])
+    np.subtract(1.0, da[:, :, cand], out=da[:, :, cand])
+    # h_t = o ⊙ tanh(C_t): dh_t/dC_t = o ⊙ (1 - tanh(C_t)^2)
+    dh_dC = np.square(cache.tanh_cs)  # (T, N, H)
+    np.subtract(1.0, dh_dC, out=dh_dC)
+    dh_dC *= g["o"]
+    dgates = np.empty((N, 4 * H), dt)  # dL/d(f, i, o, C~) at step t
+    dg = split_gates(dgates)
+    dh, tmp = np.empty((N, H), dt), np.empty((N, H), dt)
     for t in range(T - 1, -1, -1):
         c_prev = cache.cs[t - 1] if t > 0 else cache.c0
-        f, i, o, c_tilde = np.split(cache.gates[t], 4, axis=1)
-        da[t], dc = _pointwise_backward(dh + dhs_tm[t], dc, c_prev, f, i, o, c_tilde, cache.tanh_cs[t])
-        dh = da[t] @ cache.W_h.T  # a_t = x_t W_x + h_{t-1} W_h + b
-    h_prev = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, N, H)
+        np.add(dh_next, dhs_tm[t], out=dh)  # total gradient reaching h_t
+        # h_t = o ⊙ tanh(C_t)
+        np.multiply(dh, cache.tanh_cs[t], out=dg["o"])
+        dc += np.multiply(dh, dh_dC[t], out=tmp)  # total gradient reaching C_t
+        # C_t = f ⊙ C_{t-1} + i ⊙ C~_t
+        np.multiply(dc, c_prev, out=dg["f"])
+        np.multiply(dc, g["c_tilde"][t], out=dg["i"])
+        np.multiply(dc, g["i"][t], out=dg["c_tilde"])
+        dc *= g["f"][t]  # dL/dC_{t-1}
+        # (f, i, o, C~) = (sigma, sigma, sigma, tanh)(a_t): upstream ⊙ local derivative
+        da_t = da[t]
+        da_t *= dgates
+        # a_t = x_t W_x + h_{t-1} W_h + b
+        np.matmul(da_t, W_hT, out=dh_next)  # dL/dh_{t-1} through a_t
+    # the same equation for the weights: sums over all (t, n) rows, one matmul each
+    h_prev = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, N, H): h_0..h_{T-1}
     da2 = da.reshape(T * N, 4 * H)
     grads = {
         "W_x": cache.x.reshape(T * N, D).T @ da2,
@@ -273,4 +322,4 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache):
         "b": da2.sum(axis=0),
     }
     dx = (da2 @ cache.W_x.T).reshape(T, N, D).transpose(1, 0, 2)  # -> (N, T, D)
-    return dx, dh, dc, grads
+    return dx, np.ascontiguousarray(dh_next), dc, grads

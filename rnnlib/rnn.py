@@ -13,7 +13,9 @@ with ``x_t`` (N, D), ``h_t`` (N, H), ``W_xh`` (D, H), ``W_hh`` (H, H),
   way: the input projection ``x W_xh + b_h`` for all T steps is one matmul,
   each step does one recurrent matmul, and the weight gradients are single
   matmuls after the backward loop. Internally the loop runs time-major
-  (T, N, H) so each step touches contiguous memory.
+  (T, N, H) so each step touches contiguous memory, and computes in place into
+  preallocated buffers (``out=``), because at small batch sizes the time goes
+  into per-call overhead and temporaries rather than arithmetic.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
+from ._loops import step_matmul_operands
 
 
 class RNNStepCache(NamedTuple):
@@ -132,13 +135,16 @@ def rnn_forward(x, h0, W_xh, W_hh, b_h):
     N, T, _ = x.shape
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
     x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
-    # hoisted input projection: one matmul for all steps
-    a = (x_tm.reshape(T * N, D) @ W_xh + b_h).reshape(T, N, H)
-    hs = np.empty((T, N, H), dtype=a.dtype)
+    dt = np.result_type(x, W_xh, b_h)
+    hs = np.empty((T, N, H), dt)  # a_t = x_t W_xh + b_h (+ h_{t-1} W_hh), then h_t in place
+    np.matmul(x_tm.reshape(T * N, D), W_xh, out=hs.reshape(T * N, H))  # hoisted input projection
+    hs += b_h
+    W_hh_, hW = step_matmul_operands(W_hh, N, dt)  # hW: h_{t-1} W_hh (N, H)
     h = h0
     for t in range(T):
-        a[t] += h @ W_hh  # a_t = x_t W_xh + b_h + h_{t-1} W_hh
-        h = np.tanh(a[t], out=hs[t])
+        a = hs[t]
+        a += np.matmul(h, W_hh_, out=hW)  # a_t = x_t W_xh + b_h + h_{t-1} W_hh
+        h = np.tanh(a, out=a)  # h_t = tanh(a_t)
     # a copy, so a caller editing hs cannot corrupt the cache (.copy(), not
     # ascontiguousarray: with N == 1 or T == 1 the transpose is already contiguous
     # and ascontiguousarray would return a view of the cache)
@@ -165,17 +171,23 @@ def rnn_backward(dhs, dh_T, cache: RNNCache):
     """
     T, N, H = cache.hs.shape
     D = cache.x.shape[2]
+    dt = cache.hs.dtype
     dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H))
-    dh = np.zeros((N, H), cache.hs.dtype) if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, N, H)
-    da = np.empty((T, N, H), dtype=cache.hs.dtype)
+    W_hhT, dh_next = step_matmul_operands(cache.W_hh.T, N, dt)  # dh_next: dL/dh_t from step t + 1
+    dh_next[...] = 0.0 if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
+    dh = np.empty((N, H), dt)
+    # h_t = tanh(a_t): tanh' = 1 - h_t^2 from the saved outputs, every step at once;
+    # the loop then turns da[t] into dL/da_t = dL/dh_t ⊙ (1 - h_t^2)
+    da = np.multiply(cache.hs, cache.hs)  # (T, N, H)
+    np.subtract(1.0, da, out=da)
     for t in range(T - 1, -1, -1):
-        dh = dh + dhs_tm[t]  # total gradient reaching h_t
-        # h_t = tanh(a_t): tanh' from the saved output
-        da[t] = dh * (1.0 - cache.hs[t] ** 2)
+        np.add(dh_next, dhs_tm[t], out=dh)  # total gradient reaching h_t
+        da_t = da[t]
+        da_t *= dh
         # a_t = x_t W_xh + h_{t-1} W_hh + b_h
-        dh = da[t] @ cache.W_hh.T
-    # weight gradients: one matmul each over all (t, n) rows
+        np.matmul(da_t, W_hhT, out=dh_next)  # dL/dh_{t-1}
+    # the same equation for the weights: sums over all (t, n) rows, one matmul each
     h_prev = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, N, H): h_0..h_{T-1}
     da2 = da.reshape(T * N, H)
     grads = {
@@ -184,4 +196,4 @@ def rnn_backward(dhs, dh_T, cache: RNNCache):
         "b_h": da2.sum(axis=0),
     }
     dx = (da2 @ cache.W_xh.T).reshape(T, N, D).transpose(1, 0, 2)  # -> (N, T, D)
-    return dx, dh, grads
+    return dx, np.ascontiguousarray(dh_next), grads

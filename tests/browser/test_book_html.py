@@ -322,6 +322,26 @@ def test_images_load(loaded, doc):
     assert broken == [], f"{doc}: images that did not load: {broken}"
 
 
+# Output images that are figures of the text: not the theme's logo, not the
+# pre-rendered frames inside a widget (those sit in a labelled slider).
+FIGURE_IMAGES_JS = """
+() => [...document.querySelectorAll('.cell_output img, figure img')]
+      .filter(img => !img.closest('.jupyter-widgets, .widget-area'))
+      .map(img => ({src: img.src.slice(-40), alt: (img.getAttribute('alt') || '').trim(),
+                    caption: !!img.closest('figure')?.querySelector('figcaption')}))
+"""
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_figures_have_captions_and_alt_text(loaded, doc):
+    """Every figure of a chapter carries a caption and a real alt text (not a file name)."""
+    figures = loaded(doc).page.evaluate(FIGURE_IMAGES_JS)
+    no_caption = [f["src"] for f in figures if not f["caption"]]
+    no_alt = [f["src"] for f in figures if not f["alt"] or f["alt"].endswith(".png")]
+    assert no_caption == [], f"{doc}: figures without a caption: {no_caption}"
+    assert no_alt == [], f"{doc}: figures without alt text: {no_alt}"
+
+
 @pytest.mark.parametrize("doc", [doc for doc in DOCS if (ROOT / f"{doc}.ipynb").is_file()])
 def test_notebook_can_be_downloaded(loaded, doc):
     page = loaded(doc).page
