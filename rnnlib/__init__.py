@@ -17,6 +17,10 @@ The numeric core imports only NumPy:
   measurements (input gradients over T; Jacobian products over the lag)
 * :mod:`rnnlib.tasks`, :mod:`rnnlib.model` - the adding and copy tasks, a
   recurrent layer with a linear readout
+* :mod:`rnnlib.toy_language`, :mod:`rnnlib.charlm` - generated bracketed text,
+  a character codec, sampling, bits per character, an n-gram baseline
+* :mod:`rnnlib.compare`, :mod:`rnnlib.baselines`, :mod:`rnnlib.bench` - the
+  measured comparisons of Chapters 3 and 6 (``python -m rnnlib.bench``)
 
 Above the core, imported explicitly (``from rnnlib import plots``), so
 ``import rnnlib`` stays fast and needs no display:
@@ -27,6 +31,8 @@ Above the core, imported explicitly (``from rnnlib import plots``), so
   :mod:`rnnlib.diagrams_lstm`, :mod:`rnnlib.diagrams_gru` (matplotlib)
 * :mod:`rnnlib.widgets`, :mod:`rnnlib.inspector` (ipywidgets) - live and
   static (browser-linked) widgets, the gate inspector
+* :mod:`rnnlib.interpret` (matplotlib) - recording activations, ranking
+  units against a signal, Karpathy-style character strips
 * :mod:`rnnlib.exercises` - the self-checking exercises, one module a chapter
 """
 

@@ -16,7 +16,7 @@ import pytest
 PKG = pathlib.Path(__file__).resolve().parents[1] / "rnnlib"
 CORE = ["activations", "_checks", "rnn", "lstm", "gru", "layers", "init", "losses", "optim",
         "gradcheck", "torch_io", "gates", "conventions", "mixups", "gradient_flow", "experiments",
-        "tasks", "model"]
+        "tasks", "model", "toy_language", "charlm", "compare"]
 UPPER_ONLY = {"matplotlib", "ipywidgets", "IPython", "tqdm", "torch"}
 
 
