@@ -1,31 +1,12 @@
 """Tests for rnnlib.diagrams_gru: the GRU cell diagram in both forms, in the book's palette."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.patches import Circle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.patches import Circle, FancyBboxPatch  # noqa: E402
-
-from rnnlib.diagrams import Box  # noqa: E402
-from rnnlib.diagrams_gru import draw_gru_cell  # noqa: E402
-from rnnlib.style import lighten, symbol_color  # noqa: E402
-
-
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots(figsize=(9, 5))
-    yield ax
-    plt.close(fig)
-
-
-def _box_at(ax, b: Box):
-    """The rounded box patch drawn at Box ``b``."""
-    (patch,) = [p for p in ax.patches if isinstance(p, FancyBboxPatch)
-                and abs(p.get_x() + p.get_width() / 2 - b.cx) < 1e-9
-                and abs(p.get_y() + p.get_height() / 2 - b.cy) < 1e-9]
-    return patch
+from rnnlib.diagrams_gru import draw_gru_cell
+from rnnlib.style import lighten, symbol_color
 
 
 def _texts(ax):
@@ -33,10 +14,10 @@ def _texts(ax):
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
-def test_gates_candidate_and_states_have_their_palette_colour(ax, reset_after):
+def test_gates_candidate_and_states_have_their_palette_colour(ax, box_patch, reset_after):
     boxes = draw_gru_cell(ax, reset_after=reset_after)
     for name, symbol in [("z", "z"), ("r", "r"), ("h_tilde", "h_tilde"), ("h_prev", "h"), ("h", "h"), ("x", "x")]:
-        patch = _box_at(ax, boxes[name])
+        patch = box_patch(ax, boxes[name])
         assert to_hex(patch.get_edgecolor()).upper() == symbol_color(symbol).upper(), name
         assert to_hex(patch.get_facecolor()).upper() == lighten(symbol_color(symbol), 0.55).upper(), name
     # the labels of z, r and the candidate are written in their colours

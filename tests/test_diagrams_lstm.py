@@ -1,37 +1,17 @@
 """Tests for rnnlib.diagrams_lstm: the LSTM cell diagram in the book's palette."""
 
-import matplotlib
+from matplotlib.colors import to_hex
+from matplotlib.patches import Circle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.patches import Circle, FancyBboxPatch  # noqa: E402
-
-from rnnlib.diagrams import Box  # noqa: E402
-from rnnlib.diagrams_lstm import draw_lstm_cell  # noqa: E402
-from rnnlib.style import lighten, symbol_color  # noqa: E402
+from rnnlib.diagrams_lstm import draw_lstm_cell
+from rnnlib.style import lighten, symbol_color
 
 
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots(figsize=(10, 5))
-    yield ax
-    plt.close(fig)
-
-
-def _box_at(ax, b: Box):
-    """The rounded box patch drawn at Box ``b``."""
-    (patch,) = [p for p in ax.patches if isinstance(p, FancyBboxPatch)
-                and abs(p.get_x() + p.get_width() / 2 - b.cx) < 1e-9 and abs(p.get_y() + p.get_height() / 2 - b.cy) < 1e-9]
-    return patch
-
-
-def test_every_gate_and_state_box_has_its_palette_colour(ax):
+def test_every_gate_and_state_box_has_its_palette_colour(ax, box_patch):
     boxes = draw_lstm_cell(ax)
     for name, symbol in [("f", "f"), ("i", "i"), ("o", "o"), ("c_tilde", "c_tilde"), ("c_prev", "c"), ("c", "c"),
                          ("h_prev", "h"), ("h", "h"), ("h_out", "h"), ("x", "x")]:
-        patch = _box_at(ax, boxes[name])
+        patch = box_patch(ax, boxes[name])
         assert to_hex(patch.get_edgecolor()).upper() == symbol_color(symbol).upper(), name
         assert to_hex(patch.get_facecolor()).upper() == lighten(symbol_color(symbol), 0.55).upper(), name
 
