@@ -27,6 +27,26 @@ def check_dtype(dtype) -> np.dtype:
     return dt
 
 
+def check_rng(rng) -> np.random.Generator:
+    """Return ``rng`` if it is a ``np.random.Generator``, else raise TypeError."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a np.random.Generator; got {type(rng).__name__} "
+            "(make one with np.random.default_rng(seed))"
+        )
+    return rng
+
+
+def make_rng(seed=0, rng=None) -> np.random.Generator:
+    """The generator a function or layer draws from: ``rng`` if given (checked), else one seeded by ``seed``."""
+    if rng is not None:
+        return check_rng(rng)
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"seed must be a non-negative int (or None); got {seed!r}") from exc
+
+
 def check_size(name: str, value) -> int:
     """A strictly positive integer size (``input_size``, ``hidden_size``, ...)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

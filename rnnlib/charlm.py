@@ -32,7 +32,7 @@ import numpy as np
 
 from ._checks import check_size
 from .activations import log_softmax
-from .init import _check_rng
+from ._checks import check_rng
 from .model import SequenceModel
 from .toy_language import NEWLINE, CharCodec
 
@@ -165,7 +165,7 @@ def sample_from_logits(logits, temperature, rng) -> np.ndarray:
     if logits.ndim != 2 or logits.dtype.kind not in "fiu":
         raise ValueError(f"logits must be a numeric array (N, V); got {logits.dtype} of shape {logits.shape}")
     temperature = _check_temperature(temperature)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     if temperature == 0.0:
         return np.argmax(logits, axis=1).astype(np.int64)
     cdf = np.cumsum(temperature_probs(logits, temperature), axis=1)  # (N, V)
@@ -223,7 +223,7 @@ def sample_text(model, codec, length, rng, *, temperature=1.0, prime=NEWLINE, n=
     model = _check_model(model)
     length, n = check_size("length", length), check_size("n", n)
     prime_ids = _check_prime(codec, prime)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     if codec.V != model.rnn.input_size:
         raise ValueError(f"codec has V={codec.V} characters but the model reads {model.rnn.input_size}")
     dtype = model.rnn.dtype
@@ -384,7 +384,7 @@ class NGramModel:
         prime_ids = _check_prime(codec, prime)
         if codec.V != self.V:
             raise ValueError(f"codec has V={codec.V} characters but the model has V={self.V}")
-        rng = _check_rng(rng)
+        rng = check_rng(rng)
         hist = np.concatenate([np.full(self.n - 1, self.pad, dtype=np.int64), prime_ids])
         hist = np.tile(hist[len(hist) - (self.n - 1):] if self.n > 1 else hist[:0], (n, 1))  # (n, n-1)
         out = np.empty((n, length), dtype=np.int64)

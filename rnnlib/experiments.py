@@ -38,16 +38,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ._checks import check_rng
 from .rnn import rnn_forward
 
 NORMS = ("spectral", "fro")
 
 
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator (e.g. np.random.default_rng(0)); "
-                        f"got {type(rng).__name__}")
-    return rng
 
 
 def _check_square(name, W):
@@ -107,7 +103,7 @@ def random_rnn_params(input_size, hidden_size, rho, rng):
     dict
         ``W_xh`` (D, H), ``W_hh`` (H, H), ``b_h`` (H,), the keys of :class:`rnnlib.RNN`.
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     D, H = int(input_size), int(hidden_size)
     W_xh = rng.standard_normal((D, H)) / np.sqrt(D)
     W_hh = scale_to_spectral_radius(rng.standard_normal((H, H)) / np.sqrt(H), rho)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_rng
+
 
 def _as_float64_array(name, x):
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
@@ -108,8 +110,7 @@ def check_grads(f, x, grad, df=None, *, rng, n_directions=5, h=1e-6):
     x = _as_float64_array("x", x)
     if np.shape(grad) != x.shape:
         raise ValueError(f"grad must have the shape of x {x.shape}; got {np.shape(grad)}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a np.random.Generator; got {type(rng).__name__}")
+    rng = check_rng(rng)
     x0 = x.copy()
     worst = 0.0
     for _ in range(n_directions):

@@ -32,7 +32,7 @@ import numpy as np
 
 from ._checks import check_array, check_size
 from .gru import gru_backward, gru_forward
-from .init import _check_rng
+from ._checks import check_rng
 from .layers import GRU, LSTM, RNN
 from .lstm import lstm_backward, lstm_forward
 from .rnn import rnn_backward, rnn_forward
@@ -107,7 +107,7 @@ def input_gradient_norm(layer, T, rng, N=1) -> float:
     float
     """
     _check_layer(layer)
-    T, N, rng = check_size("T", T), check_size("N", N), _check_rng(rng)
+    T, N, rng = check_size("T", T), check_size("N", N), check_rng(rng)
     x = rng.standard_normal((N, T, layer.input_size))
     return float(input_gradient_profile(layer, x)[0])
 

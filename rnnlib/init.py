@@ -21,19 +21,13 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_dtype, check_size
+from ._checks import check_dtype, check_rng, check_size
 
 SCHEMES = ("uniform", "xavier", "orthogonal")
 KINDS = ("rnn", "lstm", "gru")
 N_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a np.random.Generator (e.g. np.random.default_rng(0)); got {type(rng).__name__}"
-        )
-    return rng
 
 
 def uniform(shape, hidden_size, rng, dtype=np.float64):
@@ -51,7 +45,7 @@ def uniform(shape, hidden_size, rng, dtype=np.float64):
     -------
     ndarray of ``shape``
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
     shape = tuple(check_size(f"shape[{k}]", s) for k, s in enumerate(shape))  # named errors, not NumPy's
     bound = 1.0 / np.sqrt(check_size("hidden_size", hidden_size))
@@ -60,7 +54,7 @@ def uniform(shape, hidden_size, rng, dtype=np.float64):
 
 def xavier_uniform(fan_in, fan_out, rng, dtype=np.float64):
     r"""Glorot uniform matrix (fan_in, fan_out), bound :math:`\sqrt{6/(\text{fan\_in}+\text{fan\_out})}`."""
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     fan_in, fan_out = check_size("fan_in", fan_in), check_size("fan_out", fan_out)
     bound = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(check_dtype(dtype))
@@ -72,7 +66,7 @@ def orthogonal(rows, cols, rng, dtype=np.float64):
     The sign of each column is fixed by the diagonal of R so the draw is
     uniform over orthogonal matrices (Mezzadri 2007).
     """
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     rows, cols = check_size("rows", rows), check_size("cols", cols)
     a = rng.standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(a)
@@ -117,7 +111,7 @@ def init_params(kind, input_size, hidden_size, rng, *, scheme="uniform", dtype=n
         raise ValueError(f"scheme must be one of {SCHEMES}; got {scheme!r}")
     D, H = check_size("input_size", input_size), check_size("hidden_size", hidden_size)
     dtype = check_dtype(dtype)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     if forget_bias and kind != "lstm":
         raise ValueError(f"forget_bias applies to kind='lstm' only; got kind={kind!r}")
     if update_bias and kind != "gru":

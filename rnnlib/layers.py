@@ -17,16 +17,9 @@ import numpy as np
 from . import gru as _gru
 from . import lstm as _lstm
 from . import rnn as _rnn
-from ._checks import check_array, check_dtype, check_params, check_size
+from ._checks import check_array, check_dtype, check_params, check_size, make_rng
 from .init import SCHEMES, init_params
 
-
-def _rng_from_seed(seed):
-    """``np.random.default_rng(seed)`` with an error message that names ``seed``."""
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"seed must be a non-negative int (or None); got {seed!r}") from exc
 
 
 class Recurrent:
@@ -42,8 +35,7 @@ class Recurrent:
         self.dtype = check_dtype(dtype)
         if init not in SCHEMES:  # checked here so the message names `init`, not init_params' `scheme`
             raise ValueError(f"init must be one of {SCHEMES}; got {init!r}")
-        if rng is None:
-            rng = _rng_from_seed(seed)
+        rng = make_rng(seed, rng)
         self.params = init_params(self.kind, self.input_size, self.hidden_size, rng,
                                   scheme=init, dtype=self.dtype, **init_kw)
         self.zero_grad()
@@ -311,9 +303,7 @@ class Linear:
         self.in_features = check_size("in_features", in_features)
         self.out_features = check_size("out_features", out_features)
         self.dtype = check_dtype(dtype)
-        rng = _rng_from_seed(seed) if rng is None else rng
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a np.random.Generator; got {type(rng).__name__}")
+        rng = make_rng(seed, rng)
         bound = 1.0 / np.sqrt(self.in_features)
         self.params = {
             "W": rng.uniform(-bound, bound, (self.in_features, self.out_features)).astype(self.dtype),

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_size
+from ._checks import check_array, check_rng, check_size, make_rng
 from .activations import sigmoid
 from .conventions import (_RNNLIB_GATES, TORCH_GATES, _check_kind, _restack,
                           gru_as_other_form, gru_forward_chung)
-from .init import _check_rng
 from .layers import GRU
 from .torch_io import KEYS, from_torch_state_dict
 
@@ -52,7 +51,7 @@ def random_torch_state_dict(kind, input_size, hidden_size, rng) -> dict:
     """
     G = len(_RNNLIB_GATES[_check_kind(kind)])
     D, H = check_size("input_size", input_size), check_size("hidden_size", hidden_size)
-    rng, k = _check_rng(rng), 1.0 / np.sqrt(H)
+    rng, k = check_rng(rng), 1.0 / np.sqrt(H)
     return {key: rng.uniform(-k, k, shape) for key, shape in zip(KEYS, ((G * H, D), (G * H, H), (G * H,), (G * H,)))}
 
 
@@ -166,7 +165,7 @@ def mixup_errors(rng=None, *, seed=0, N=4, T=7, D=8, H=16) -> dict:
     dict
         Each key of :data:`MIXUPS` -> float: ~1e-16 for ``*_correct``, 0.1-1 for each mistake.
     """
-    rng = np.random.default_rng(seed) if rng is None else _check_rng(rng)
+    rng = make_rng(seed, rng)
     N, T, D, H = (check_size(nm, v) for nm, v in (("N", N), ("T", T), ("D", D), ("H", H)))
     x = rng.standard_normal((N, T, D))
     out = {}

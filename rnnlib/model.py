@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_size
-from .layers import GRU, LSTM, RNN, Linear, Recurrent, _rng_from_seed
+from ._checks import check_array, check_size, make_rng
+from .layers import GRU, LSTM, RNN, Linear, Recurrent
 from .losses import mse_loss, softmax_cross_entropy
 
 KINDS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
@@ -75,9 +75,7 @@ class SequenceModel:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
         self.mode = mode
-        rng = _rng_from_seed(seed) if rng is None else rng
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a np.random.Generator; got {type(rng).__name__}")
+        rng = make_rng(seed, rng)
         if isinstance(kind, Recurrent):
             if layer_kw:
                 raise TypeError(f"layer keyword arguments {sorted(layer_kw)} need a kind name, "

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_size
-from .init import _check_rng
+from ._checks import check_rng
 
 ADDING_BASELINE_MSE = 1.0 / 6.0
 r"""MSE of the constant prediction 1.0 on the adding problem.
@@ -86,7 +86,7 @@ def adding_problem(N, T, rng):
 
     .. math:: y_n = u_{n, t_1} + u_{n, t_2}
     """
-    N, T, rng = check_size("N", N), check_size("T", T), _check_rng(rng)
+    N, T, rng = check_size("N", N), check_size("T", T), check_rng(rng)
     if T < 2:
         raise ValueError(f"T must be at least 2 (one marker in each half); got {T}")
     half = T // 2
@@ -164,7 +164,7 @@ def copy_problem(N, T, rng, n_symbols=8, length=10):
     the delimiter is the T-th step after the symbols, and the network must
     output the symbols in order after it. See :func:`copy_baseline`.
     """
-    N, T, rng = check_size("N", N), check_size("T", T), _check_rng(rng)
+    N, T, rng = check_size("N", N), check_size("T", T), check_rng(rng)
     n_symbols, length = check_size("n_symbols", n_symbols), check_size("length", length)
     if n_symbols < 2:
         raise ValueError(f"n_symbols must be at least 2; got {n_symbols}")

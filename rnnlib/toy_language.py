@@ -44,7 +44,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_size
-from .init import _check_rng
+from ._checks import check_rng
 
 #: Opening bracket -> closing bracket.
 BRACKETS = {"(": ")", "[": "]", "{": "}"}
@@ -198,7 +198,7 @@ def generate(n_lines, rng, lang: ToyLanguage | None = None) -> ToyText:
     2
     """
     n_lines = check_size("n_lines", n_lines)
-    rng = _check_rng(rng)
+    rng = check_rng(rng)
     lang = ToyLanguage() if lang is None else lang
     if not isinstance(lang, ToyLanguage):
         raise TypeError(f"lang must be a ToyLanguage; got {type(lang).__name__}")

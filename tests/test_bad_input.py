@@ -137,7 +137,7 @@ CASES = {
     "seed-str": (lambda: RNN(D, H, seed="abc"), TE, r"seed must be a non-negative int \(or None\); got 'abc'"),
     "seed-negative": (lambda: Linear(2, 3, seed=-1), TE, r"seed must be a non-negative int \(or None\); got -1"),
     "rng-not-generator": (lambda: RNN(D, H, rng=np.random.RandomState(0)), TE,
-                          r"rng must be a np.random.Generator .*got RandomState"),
+                          r"rng must be a np.random.Generator.*got RandomState"),
     "linear-rng": (lambda: Linear(2, 3, rng=1), TE, r"rng must be a np.random.Generator; got int"),
     "reset_after-str": (lambda: GRU(D, H, reset_after="yes"), TE, r"reset_after must be True or False; got 'yes'"),
     "forget_bias-on-gru": (lambda: rnnlib.init_params("gru", D, H, rng, forget_bias=1.0), V,

@@ -57,7 +57,7 @@ import inspect
 import numbers
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
