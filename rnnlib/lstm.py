@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import sigmoid_, step_matmul_operands
+from ._loops import from_tanh_, halve_sigmoid_columns, operands_buffer, step_matmul_operands
 from .activations import sigmoid
 
 GATES = ("f", "i", "o", "c_tilde")
@@ -189,15 +189,28 @@ def lstm_step_backward(dh_next, dc_next, cache: LSTMStepCache):
 class LSTMCache(NamedTuple):
     """Cache of :func:`lstm_forward`, time-major (T, N, ...)."""
 
-    x: np.ndarray  # (T, N, D)
-    h0: np.ndarray  # (N, H)
+    xh: np.ndarray  # (T + 1, N, D + H): row t is [x_{t+1} | h_t] (see _loops.operands_buffer)
     c0: np.ndarray  # (N, H)
     gates: np.ndarray  # (T, N, 4H): f, i, o, c_tilde after their nonlinearity
     cs: np.ndarray  # (T, N, H): C_1..C_T
     tanh_cs: np.ndarray  # (T, N, H)
-    hs: np.ndarray  # (T, N, H)
     W_x: np.ndarray
     W_h: np.ndarray
+
+    @property
+    def x(self) -> np.ndarray:
+        """Inputs x_1..x_T, (T, N, D) (a view)."""
+        return self.xh[:-1, :, : self.W_x.shape[0]]
+
+    @property
+    def h0(self) -> np.ndarray:
+        """Initial state, (N, H) (a view)."""
+        return self.xh[0, :, self.W_x.shape[0] :]
+
+    @property
+    def hs(self) -> np.ndarray:
+        """Hidden states h_1..h_T, (T, N, H) (a view)."""
+        return self.xh[1:, :, self.W_x.shape[0] :]
 
 
 def lstm_forward(x, h0, c0, W_x, W_h, b):
@@ -222,8 +235,12 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
     -----
     The equations of :mod:`rnnlib.lstm`, computed in place: ``x_t W_x + b`` for
     all T steps is one matmul into the ``gates`` buffer (T, N, 4H); step t adds
-    ``h_{t-1} W_h`` (one matmul for the four gates) and applies the sigmoid and
-    the tanh in place, so that ``gates[t]`` ends up holding f, i, o, C~.
+    ``h_{t-1} W_h`` (one matmul for the four gates) and applies the
+    nonlinearities in place, so that ``gates[t]`` ends up holding f, i, o, C~.
+    The sigmoid gates use :math:`\sigma(a) = (1 + \tanh(a/2))/2` with halved
+    weight columns (:func:`rnnlib._loops.halve_sigmoid_columns`), so one
+    ``tanh`` call covers all four blocks. h_t is written next to x_{t+1} in
+    one operands buffer (:func:`rnnlib._loops.operands_buffer`).
     """
     W_x, W_h, b = _check_weights(W_x, W_h, b)
     D, H = W_x.shape[0], W_h.shape[0]
@@ -231,28 +248,29 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
     N, T, _ = x.shape
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
     c0 = check_array("c0", c0, ("N", "H"), (N, H))
-    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
     dt = np.result_type(x, W_x, b)
+    xh = operands_buffer(x.transpose(1, 0, 2), h0, dt)  # (T + 1, N, D + H): [x_{t+1} | h_t]
+    hs = xh[1:, :, D:]  # (T, N, H) view: h_1..h_T, written by the loop
+    W_x2, W_h2, b2 = halve_sigmoid_columns(W_x, W_h, b, 3 * H)  # f, i, o columns halved
     gates = np.empty((T, N, 4 * H), dt)  # a_t = x_t W_x + b (+ h_{t-1} W_h), then f, i, o, C~
-    np.matmul(x_tm.reshape(T * N, D), W_x, out=gates.reshape(T * N, 4 * H))  # hoisted input projection
-    gates += b
-    cs, tanh_cs, hs = (np.empty((T, N, H), dt) for _ in range(3))
+    np.matmul(xh[:T, :, :D].reshape(T * N, D), W_x2, out=gates.reshape(T * N, 4 * H))  # hoisted input projection
+    gates += b2
+    cs, tanh_cs = np.empty((T, N, H), dt), np.empty((T, N, H), dt)
     g = split_gates(gates)  # views (T, N, H) per gate
-    sig, cand = gates[:, :, : 3 * H], gates[:, :, 3 * H :]  # f, i, o | C~
-    W_h_, hW = step_matmul_operands(W_h, N, dt)  # hW: h_{t-1} W_h (N, 4H)
+    sig = gates[:, :, : 3 * H]  # f, i, o
+    W_h_, hW = step_matmul_operands(W_h2, N, dt)  # hW: h_{t-1} W_h (N, 4H)
     ic = np.empty((N, H), dt)  # i ⊙ C~
-    h, c = h0, c0
-    with np.errstate(over="ignore"):  # see sigmoid_
-        for t in range(T):
-            a = gates[t]
-            a += np.matmul(h, W_h_, out=hW)  # a_t = x_t W_x + b + h_{t-1} W_h (all four gates)
-            sigmoid_(sig[t])  # f, i, o = sigma(a_t[f, i, o])
-            np.tanh(cand[t], out=cand[t])  # C~_t = tanh(a_t[C~])
-            c = np.multiply(g["f"][t], c, out=cs[t])  # C_t = f ⊙ C_{t-1}
-            c += np.multiply(g["i"][t], g["c_tilde"][t], out=ic)  #     + i ⊙ C~_t
-            tanh_c = np.tanh(c, out=tanh_cs[t])
-            h = np.multiply(g["o"][t], tanh_c, out=hs[t])  # h_t = o ⊙ tanh(C_t)
-    cache = LSTMCache(x_tm, h0, c0, gates, cs, tanh_cs, hs, W_x, W_h)
+    c = c0
+    for t in range(T):
+        a = gates[t]
+        a += np.matmul(xh[t, :, D:], W_h_, out=hW)  # a_t = x_t W_x + b + h_{t-1} W_h (f, i, o halved)
+        np.tanh(a, out=a)  # tanh(a/2) for f, i, o; C~_t = tanh(a_t[C~])
+        from_tanh_(sig[t])  # f, i, o = (1 + tanh(a/2)) / 2 = sigma(a)
+        c = np.multiply(g["f"][t], c, out=cs[t])  # C_t = f ⊙ C_{t-1}
+        c += np.multiply(g["i"][t], g["c_tilde"][t], out=ic)  #     + i ⊙ C~_t
+        tanh_c = np.tanh(c, out=tanh_cs[t])
+        np.multiply(g["o"][t], tanh_c, out=hs[t])  # h_t = o ⊙ tanh(C_t)
+    cache = LSTMCache(xh, c0, gates, cs, tanh_cs, W_x, W_h)
     # copies, never views of the cache (see rnn_forward)
     return hs.transpose(1, 0, 2).copy(), cs[-1].copy(), cache
 
@@ -274,52 +292,50 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache):
     grads : dict
         ``{"W_x": (D, 4H), "W_h": (H, 4H), "b": (4H,)}``.
     """
-    T, N, H = cache.hs.shape
-    D = cache.x.shape[2]
-    dt = cache.hs.dtype
+    T, N, H = cache.cs.shape
+    D = cache.W_x.shape[0]
+    dt = cache.cs.dtype
     dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H))
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, N, H)
     W_hT, dh_next = step_matmul_operands(cache.W_h.T, N, dt)  # dh_next: dL/dh_t from step t + 1
     dh_next[...] = 0.0 if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
     dc = np.zeros((N, H), dt) if dc_T is None else check_array("dc_T", dc_T, ("N", "H"), (N, H)).astype(dt)
-    # Local derivatives, from the saved outputs, for every step at once (they need no
-    # upstream gradient); the loop then multiplies in the upstream gradient.
-    # f, i, o = sigma(a): sigma' = s (1 - s) = s - s^2;  C~ = tanh(a): tanh' = 1 - C~^2
     g = split_gates(cache.gates)  # views (T, N, H): f, i, o, c_tilde
     sig, cand = slice(0, 3 * H), slice(3 * H, 4 * H)  # the f, i, o block | the C~ block
-    da = np.square(cache.gates)  # (T, N, 4H), becomes dL/da_t in the loop
-    np.subtract(cache.gates[:, :, sig], da[:, :, sig], out=da[:, :, sig])
-    np.subtract(1.0, da[:, :, cand], out=da[:, :, cand])
-    # h_t = o ⊙ tanh(C_t): dh_t/dC_t = o ⊙ (1 - tanh(C_t)^2)
-    dh_dC = np.square(cache.tanh_cs)  # (T, N, H)
-    np.subtract(1.0, dh_dC, out=dh_dC)
-    dh_dC *= g["o"]
+    da = np.empty((T, N, 4 * H), dt)  # dL/da_t for every step
     dgates = np.empty((N, 4 * H), dt)  # dL/d(f, i, o, C~) at step t
     dg = split_gates(dgates)
+    local = np.empty((N, 4 * H), dt)  # d(f, i, o, C~)/da_t at step t
     dh, tmp = np.empty((N, H), dt), np.empty((N, H), dt)
     for t in range(T - 1, -1, -1):
         c_prev = cache.cs[t - 1] if t > 0 else cache.c0
+        tanh_c = cache.tanh_cs[t]
         np.add(dh_next, dhs_tm[t], out=dh)  # total gradient reaching h_t
-        # h_t = o ⊙ tanh(C_t)
-        np.multiply(dh, cache.tanh_cs[t], out=dg["o"])
-        dc += np.multiply(dh, dh_dC[t], out=tmp)  # total gradient reaching C_t
+        # h_t = o ⊙ tanh(C_t):  dL/do = dh ⊙ tanh(C_t),  dL/dC_t += dh ⊙ o ⊙ (1 - tanh(C_t)^2)
+        np.multiply(dh, tanh_c, out=dg["o"])
+        np.square(tanh_c, out=tmp)
+        np.subtract(1.0, tmp, out=tmp)
+        tmp *= g["o"][t]
+        tmp *= dh
+        dc += tmp  # total gradient reaching C_t
         # C_t = f ⊙ C_{t-1} + i ⊙ C~_t
         np.multiply(dc, c_prev, out=dg["f"])
         np.multiply(dc, g["c_tilde"][t], out=dg["i"])
         np.multiply(dc, g["i"][t], out=dg["c_tilde"])
         dc *= g["f"][t]  # dL/dC_{t-1}
-        # (f, i, o, C~) = (sigma, sigma, sigma, tanh)(a_t): upstream ⊙ local derivative
-        da_t = da[t]
-        da_t *= dgates
+        # (f, i, o, C~) = (sigma, sigma, sigma, tanh)(a_t), derivatives from the saved outputs:
+        # sigma' = s (1 - s) = s - s^2;  tanh' = 1 - C~^2
+        s = cache.gates[t]
+        np.square(s, out=local)
+        np.subtract(s[:, sig], local[:, sig], out=local[:, sig])
+        np.subtract(1.0, local[:, cand], out=local[:, cand])
+        da_t = np.multiply(dgates, local, out=da[t])  # upstream ⊙ local derivative
         # a_t = x_t W_x + h_{t-1} W_h + b
         np.matmul(da_t, W_hT, out=dh_next)  # dL/dh_{t-1} through a_t
-    # the same equation for the weights: sums over all (t, n) rows, one matmul each
-    h_prev = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, N, H): h_0..h_{T-1}
+    # the same equation for the weights: sums over all (t, n) rows, one matmul for
+    # W_x and W_h together (rows [x_t | h_{t-1}] of the operands buffer)
     da2 = da.reshape(T * N, 4 * H)
-    grads = {
-        "W_x": cache.x.reshape(T * N, D).T @ da2,
-        "W_h": h_prev.reshape(T * N, H).T @ da2,
-        "b": da2.sum(axis=0),
-    }
+    dW = cache.xh[:T].reshape(T * N, D + H).T @ da2  # (D + H, 4H)
+    grads = {"W_x": dW[:D], "W_h": dW[D:], "b": da2.sum(axis=0)}
     dx = (da2 @ cache.W_x.T).reshape(T, N, D).transpose(1, 0, 2)  # -> (N, T, D)
     return dx, np.ascontiguousarray(dh_next), dc, grads
