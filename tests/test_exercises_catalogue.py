@@ -6,9 +6,15 @@ attempted yet", mistake ids are distinct, and every catalogued mistake is
 diagnosed *as that mistake*, with its own message. The chapter test files keep
 what is particular to a chapter (the required mistakes, hand-typed wrong
 answers, checks that train or measure).
+
+A chapter module is the way in: where its cases, references and catalogues live
+in private modules (``_ch2_mistakes`` ...), it re-exports their public names,
+which is checked here for every chapter that has them.
 """
 
+import ast
 import importlib
+import pathlib
 
 import pytest
 
@@ -57,3 +63,32 @@ def test_each_catalogued_mistake_is_diagnosed_as_itself(chapter, key, mistake):
     assert result.mistake == mistake.id, result.message
     assert mistake.diagnosis in result.message
     assert not result.passed
+
+
+# Chapters whose checks are built from private modules (the catalogues, a long check): the chapter
+# module is the way in and re-exports every public name defined there.
+PRIVATE_PARTS = {"ch2": ["_ch2_mistakes"], "ch3": ["_ch3_mistakes"], "ch4": ["_ch4_mistakes", "_ch4_batch"],
+                 "ch5": ["_ch5_mistakes"]}
+PARTS = [(ch, part) for ch, parts in PRIVATE_PARTS.items() for part in parts]
+
+
+def _public_top_level_names(module):
+    tree = ast.parse(pathlib.Path(module.__file__).read_text())
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return sorted(n for n in names if not n.startswith("_"))
+
+
+@pytest.mark.parametrize("chapter,part", PARTS, ids=[f"{c}-{p}" for c, p in PARTS])
+def test_chapter_module_reexports_the_public_names_of_its_parts(chapter, part):
+    chapter_module = importlib.import_module(f"rnnlib.exercises.{chapter}")
+    part_module = importlib.import_module(f"rnnlib.exercises.{part}")
+    names = _public_top_level_names(part_module)
+    assert names, part
+    missing = [n for n in names if getattr(chapter_module, n, None) is not getattr(part_module, n)]
+    assert missing == [], f"rnnlib.exercises.{chapter} does not re-export {missing} from {part}"

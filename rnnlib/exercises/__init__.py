@@ -7,8 +7,14 @@ naming the mistake when the output matches one of its catalogued
 :class:`Mistake` implementations. One module per chapter defines the checks:
 
 * :mod:`rnnlib.exercises.ch1` - the simple recurrent layer;
-* :mod:`rnnlib.exercises.ch2`, :mod:`rnnlib.exercises.ch3` - the LSTM and the
-  GRU (imported on first use, ``exercises.ch2``).
+* :mod:`rnnlib.exercises.ch2` to :mod:`rnnlib.exercises.ch5` - the LSTM, the
+  GRU, remembering across time and the counting cell (imported on first use,
+  ``exercises.ch2``).
+
+A chapter module is the way in. Where the checks would make it too long, the
+seeded cases, references and catalogues of mistakes sit in a private
+``_chN_mistakes`` module (and Chapter 4's adding-batch check in ``_ch4_batch``);
+the chapter module re-exports their public names.
 
 Usage in a notebook::
 
