@@ -42,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import sigmoid_, step_matmul_operands
+from ._loops import from_tanh_, halve_sigmoid_columns, operands_buffer, step_matmul_operands
 from .activations import sigmoid
 
 GATES = ("z", "r", "h_tilde")
@@ -222,14 +222,27 @@ def gru_step_backward(dh_next, cache: GRUStepCache):
 class GRUCache(NamedTuple):
     """Cache of :func:`gru_forward`, time-major."""
 
-    x: np.ndarray  # (T, N, D)
-    h0: np.ndarray  # (N, H)
+    xh: np.ndarray  # (T + 1, N, D + H): row t is [x_{t+1} | h_t] (see _loops.operands_buffer)
     gates: np.ndarray  # (T, N, 3H): z, r, h_tilde
     extra: np.ndarray  # (T, N, H): hn (after) or r * h_prev (before)
-    hs: np.ndarray  # (T, N, H)
     W_x: np.ndarray
     W_h: np.ndarray
     reset_after: bool
+
+    @property
+    def x(self) -> np.ndarray:
+        """Inputs x_1..x_T, (T, N, D) (a view)."""
+        return self.xh[:-1, :, : self.W_x.shape[0]]
+
+    @property
+    def h0(self) -> np.ndarray:
+        """Initial state, (N, H) (a view)."""
+        return self.xh[0, :, self.W_x.shape[0] :]
+
+    @property
+    def hs(self) -> np.ndarray:
+        """Hidden states h_1..h_T, (T, N, H) (a view)."""
+        return self.xh[1:, :, self.W_x.shape[0] :]
 
 
 def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True):
@@ -253,47 +266,56 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True):
     all T steps is one matmul into the ``gates`` buffer (T, N, 3H), which step t
     turns into z, r, h~. Reset after: one matmul ``h_{t-1} W_h`` per step for
     the three blocks; reset before: one for z and r, one for ``(r ⊙ h_{t-1}) W_hh``.
+    z and r use :math:`\sigma(a) = (1 + \tanh(a/2))/2` with halved weight
+    columns (:func:`rnnlib._loops.halve_sigmoid_columns`); h_t is written next
+    to x_{t+1} in one operands buffer (:func:`rnnlib._loops.operands_buffer`).
     """
     W_x, W_h, b, b_hn = _check_weights(W_x, W_h, b, b_hn, reset_after)
     D, H = W_x.shape[0], W_h.shape[0]
     x = check_array("x", x, ("N", "T", "D"), (None, None, D))
     N, T, _ = x.shape
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
-    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
     dt = np.result_type(x, W_x, b)
+    xh = operands_buffer(x.transpose(1, 0, 2), h0, dt)  # (T + 1, N, D + H): [x_{t+1} | h_t]
+    hs = xh[1:, :, D:]  # (T, N, H) view: h_1..h_T, written by the loop
+    W_x2, W_h2, b2 = halve_sigmoid_columns(W_x, W_h, b, 2 * H)  # z, r columns halved
     gates = np.empty((T, N, 3 * H), dt)  # x_t W_x + b, then z, r, h~ in place
-    np.matmul(x_tm.reshape(T * N, D), W_x, out=gates.reshape(T * N, 3 * H))  # hoisted input projection
-    gates += b
-    extra, hs = np.empty((T, N, H), dt), np.empty((T, N, H), dt)
+    np.matmul(xh[:T, :, :D].reshape(T * N, D), W_x2, out=gates.reshape(T * N, 3 * H))  # hoisted input projection
+    gates += b2
+    extra = np.empty((T, N, H), dt)
     zr, cand = gates[:, :, : 2 * H], gates[:, :, 2 * H :]  # z, r | h~
     if reset_after:
-        W_h_, hW = step_matmul_operands(W_h, N, dt)  # hW: h_{t-1} W_h (N, 3H)
+        W_h_, hW = step_matmul_operands(W_h2, N, dt)  # hW: h_{t-1} W_h (N, 3H)
     else:
-        W_h_, hW = step_matmul_operands(W_h[:, : 2 * H], N, dt)  # h_{t-1} W_h[z, r] (N, 2H)
+        W_h_, hW = step_matmul_operands(W_h2[:, : 2 * H], N, dt)  # h_{t-1} W_h[z, r] (N, 2H)
         W_hh_, rhW = step_matmul_operands(W_h[:, 2 * H :], N, dt)  # (r ⊙ h_{t-1}) W_hh (N, H)
     tmp = np.empty((N, H), dt)
-    h = h0
-    with np.errstate(over="ignore"):  # see sigmoid_
-        for t in range(T):
-            s, n = zr[t], cand[t]
-            np.matmul(h, W_h_, out=hW)  # h_{t-1} W_h (reset before: its z, r blocks)
-            s += hW[:, : 2 * H]
-            sigmoid_(s)  # z, r = sigma(x_t W_x + b + h_{t-1} W_h)
-            z, r = s[:, :H], s[:, H:]
-            if reset_after:
-                hn = np.add(hW[:, 2 * H :], b_hn, out=extra[t])  # hn = h_{t-1} W_hh + b_hn
-                n += np.multiply(r, hn, out=tmp)  # x_t W_xh + b_h + r ⊙ hn
-            else:
-                rh = np.multiply(r, h, out=extra[t])  # reset before the matmul
-                n += np.matmul(rh, W_hh_, out=rhW)  # x_t W_xh + b_h + (r ⊙ h_{t-1}) W_hh
-            np.tanh(n, out=n)  # h~_t
-            # h_t = z ⊙ h_{t-1} + (1 - z) ⊙ h~_t (exact where z = 1: the state is kept)
-            np.subtract(1.0, z, out=tmp)
-            tmp *= n
-            h = np.multiply(z, h, out=hs[t])
-            h += tmp
-    cache = GRUCache(x_tm, h0, gates, extra, hs, W_x, W_h, bool(reset_after))
+    for t in range(T):
+        s, n, h = zr[t], cand[t], xh[t, :, D:]  # h = h_{t-1}
+        np.matmul(h, W_h_, out=hW)  # h_{t-1} W_h (reset before: its z, r blocks)
+        s += hW[:, : 2 * H]  # (halved) pre-activations of z, r
+        from_tanh_(np.tanh(s, out=s))  # z, r = (1 + tanh(a/2)) / 2 = sigma(x_t W_x + b + h_{t-1} W_h)
+        z, r = s[:, :H], s[:, H:]
+        if reset_after:
+            hn = np.add(hW[:, 2 * H :], b_hn, out=extra[t])  # hn = h_{t-1} W_hh + b_hn
+            n += np.multiply(r, hn, out=tmp)  # x_t W_xh + b_h + r ⊙ hn
+        else:
+            rh = np.multiply(r, h, out=extra[t])  # reset before the matmul
+            n += np.matmul(rh, W_hh_, out=rhW)  # x_t W_xh + b_h + (r ⊙ h_{t-1}) W_hh
+        np.tanh(n, out=n)  # h~_t
+        # h_t = z ⊙ h_{t-1} + (1 - z) ⊙ h~_t (exact where z = 1: the state is kept)
+        np.subtract(1.0, z, out=tmp)
+        tmp *= n
+        h_t = np.multiply(z, h, out=hs[t])
+        h_t += tmp
+    cache = GRUCache(xh, gates, extra, W_x, W_h, bool(reset_after))
     return hs.transpose(1, 0, 2).copy(), cache  # a copy, never a view of the cache (see rnn_forward)
+
+
+def _nzr_to_zrn(a):
+    """Reorder the last axis from blocks (n, z, r) to rnnlib's (z, r, n)."""
+    H = a.shape[-1] // 3
+    return np.concatenate([a[..., H:], a[..., :H]], axis=-1)
 
 
 def gru_backward(dhs, dh_T, cache: GRUCache):
@@ -305,78 +327,94 @@ def gru_backward(dhs, dh_T, cache: GRUCache):
     dh0 : ndarray (N, H)
     grads : dict
         ``W_x`` (D, 3H), ``W_h`` (H, 3H), ``b`` (3H,) and, reset-after only, ``b_hn`` (H,).
+
+    Notes
+    -----
+    Reset after, the candidate block differs between the gradient of the input
+    projection (``dL/da_n``) and that of ``h_{t-1} W_h`` (``dL/dhn = r ⊙ dL/da_n``).
+    One buffer (T, N, 4H) holds the blocks in the order ``a_n | z | r | hn``, so
+    that its first 3H columns are the former (blocks n, z, r) and its last 3H
+    columns the latter (blocks z, r, n, as ``W_h`` stacks them): no copies, one
+    matmul each; the x-side results are put back in the order z, r, n at the end.
     """
     T, N, H = cache.hs.shape
-    D = cache.x.shape[2]
-    dt = cache.hs.dtype
+    D = cache.W_x.shape[0]
+    dt = cache.gates.dtype
     reset_after = cache.reset_after
     dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H))
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, N, H)
-    h_prev = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, N, H): h_0..h_{T-1}
+    h_prev = cache.xh[:T, :, D:]  # (T, N, H) view: h_0..h_{T-1}
     g = split_gates(cache.gates)  # views (T, N, H): z, r, h_tilde
-    # dax: gradient of the input projection x_t W_x + b (blocks z, r, h~); dah: of what
-    # multiplies W_h, the same except the candidate block in the reset-after form (dL/dhn)
-    dax = np.empty((T, N, 3 * H), dt)
-    dah = np.empty((T, N, 3 * H), dt) if reset_after else dax
-    da_x, da_h = split_gates(dax), split_gates(dah)
-    # Local derivatives, from the saved outputs, for every step at once (they need no
-    # upstream gradient); the loop then multiplies in the upstream gradient.
-    # z, r = sigma(a): sigma' = s (1 - s) = s - s^2
-    zr, dzr = cache.gates[:, :, : 2 * H], dah[:, :, : 2 * H]
-    np.square(zr, out=dzr)
-    np.subtract(zr, dzr, out=dzr)
-    # h_t = z ⊙ h_{t-1} + (1 - z) ⊙ h~_t, h~_t = tanh(a_n):
-    #   dh_t/da_z = (h_{t-1} - h~_t) ⊙ sigma'(a_z),  dh_t/da_n = (1 - z) ⊙ (1 - h~_t^2)
-    tmp = np.subtract(h_prev, g["h_tilde"])  # (T, N, H)
-    da_h["z"] *= tmp
-    np.square(g["h_tilde"], out=da_x["h_tilde"])
-    np.subtract(1.0, da_x["h_tilde"], out=da_x["h_tilde"])
-    da_x["h_tilde"] *= np.subtract(1.0, g["z"], out=tmp)
-    # r enters a_n as r ⊙ hn (after) or through (r ⊙ h_{t-1}) W_hh (before):
-    #   da_n/da_r = hn ⊙ sigma'(a_r),  d(r ⊙ h_{t-1})/da_r = h_{t-1} ⊙ sigma'(a_r)
-    da_h["r"] *= cache.extra if reset_after else h_prev
     if reset_after:
+        da = np.empty((T, N, 4 * H), dt)  # a_n | z | r | hn
+        dax, dah = da[:, :, : 3 * H], da[:, :, H:]  # blocks (n, z, r) | (z, r, n)
+        d = {"n": da[:, :, :H], "z": da[:, :, H : 2 * H], "r": da[:, :, 2 * H : 3 * H], "hn": da[:, :, 3 * H :]}
+        dzr = da[:, :, H : 3 * H]
         W_hT, dh_next = step_matmul_operands(cache.W_h.T, N, dt)  # dh_next: dL/dh_t from step t + 1
     else:
+        da = dax = dah = np.empty((T, N, 3 * H), dt)  # z | r | a_n
+        d = split_gates(da)
+        d["n"] = d["h_tilde"]
+        dzr = da[:, :, : 2 * H]
         W_hT, dh_next = step_matmul_operands(cache.W_h[:, : 2 * H].T, N, dt)
         W_hhT, drh = step_matmul_operands(cache.W_h[:, 2 * H :].T, N, dt)  # drh: dL/d(r ⊙ h_{t-1})
     dh_next[...] = 0.0 if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
-    dh = np.empty((N, H), dt)
+    dh, tmp = np.empty((N, H), dt), np.empty((N, H), dt)
     for t in range(T - 1, -1, -1):
-        da_z, da_r, da_n = da_h["z"][t], da_h["r"][t], da_x["h_tilde"][t]
+        z, r, h_tilde = g["z"][t], g["r"][t], g["h_tilde"][t]
+        da_z, da_r, da_n = d["z"][t], d["r"][t], d["n"][t]
         np.add(dh_next, dhs_tm[t], out=dh)  # total gradient reaching h_t
-        # h_t = z ⊙ h_{t-1} + (1 - z) ⊙ h~_t, through z = sigma(a_z) and h~ = tanh(a_n)
-        da_z *= dh
+        # z, r = sigma(a): sigma' = s (1 - s) = s - s^2, from the saved outputs
+        zr_t = cache.gates[t, :, : 2 * H]
+        np.square(zr_t, out=dzr[t])
+        np.subtract(zr_t, dzr[t], out=dzr[t])
+        # h_t = z ⊙ h_{t-1} + (1 - z) ⊙ h~_t, h~_t = tanh(a_n):
+        #   dL/da_z = dh ⊙ (h_{t-1} - h~_t) ⊙ sigma'(a_z)
+        np.subtract(h_prev[t], h_tilde, out=tmp)
+        tmp *= dh
+        da_z *= tmp
+        #   dL/da_n = dh ⊙ (1 - z) ⊙ (1 - h~_t^2)
+        np.square(h_tilde, out=da_n)
+        np.subtract(1.0, da_n, out=da_n)
+        da_n *= np.subtract(1.0, z, out=tmp)
         da_n *= dh
         if reset_after:
             # a_n = x_t W_xh + b_h + r ⊙ hn,  hn = h_{t-1} W_hh + b_hn
+            da_r *= cache.extra[t]  # dL/da_r = dL/da_n ⊙ hn ⊙ sigma'(a_r)
             da_r *= da_n
-            np.multiply(da_n, g["r"][t], out=da_h["h_tilde"][t])  # dL/dhn
+            np.multiply(da_n, r, out=d["hn"][t])  # dL/dhn
             # h_{t-1} reaches h_t directly (z ⊙ h_{t-1}) and through h_{t-1} W_h
             np.matmul(dah[t], W_hT, out=dh_next)
         else:
             # a_n = x_t W_xh + (r ⊙ h_{t-1}) W_hh + b_h
             np.matmul(da_n, W_hhT, out=drh)
+            da_r *= h_prev[t]  # dL/da_r = dL/d(r ⊙ h_{t-1}) ⊙ h_{t-1} ⊙ sigma'(a_r)
             da_r *= drh
             # h_{t-1} reaches h_t directly, through r ⊙ h_{t-1} and through h_{t-1} W_h[z, r]
             np.matmul(dzr[t], W_hT, out=dh_next)
-            drh *= g["r"][t]
+            drh *= r
             dh_next += drh
-        dh *= g["z"][t]
+        dh *= z
         dh_next += dh
-    if reset_after:
-        dax[:, :, : 2 * H] = dah[:, :, : 2 * H]  # z and r enter both the same way
     # the same equations for the weights: sums over all (t, n) rows, one matmul each
     dax2, dah2 = dax.reshape(T * N, 3 * H), dah.reshape(T * N, 3 * H)
     h_prev2 = h_prev.reshape(T * N, H)
-    grads = {
-        "W_x": cache.x.reshape(T * N, D).T @ dax2,
-        # the candidate block of W_h multiplies h_{t-1} (after) or r ⊙ h_{t-1} (before)
-        "W_h": h_prev2.T @ dah2 if reset_after else _weight_grad_W_h(
-            h_prev2, cache.extra.reshape(T * N, H), dah2, reset_after),
-        "b": dax2.sum(axis=0),
-    }
+    x2 = cache.x.reshape(T * N, D)
     if reset_after:
-        grads["b_hn"] = dah2[:, 2 * H :].sum(axis=0)
-    dx = (dax2 @ cache.W_x.T).reshape(T, N, D).transpose(1, 0, 2)  # -> (N, T, D)
+        W_x = np.concatenate([cache.W_x[:, 2 * H :], cache.W_x[:, : 2 * H]], axis=1)  # blocks n, z, r, like dax
+        grads = {
+            "W_x": _nzr_to_zrn(x2.T @ dax2),
+            "W_h": h_prev2.T @ dah2,
+            "b": _nzr_to_zrn(dax2.sum(axis=0)),
+            "b_hn": dah2[:, 2 * H :].sum(axis=0),
+        }
+    else:
+        W_x = cache.W_x
+        grads = {
+            "W_x": x2.T @ dax2,
+            # the candidate block of W_h multiplies r ⊙ h_{t-1}
+            "W_h": _weight_grad_W_h(h_prev2, cache.extra.reshape(T * N, H), dah2, reset_after),
+            "b": dax2.sum(axis=0),
+        }
+    dx = (dax2 @ W_x.T).reshape(T, N, D).transpose(1, 0, 2)  # -> (N, T, D)
     return dx, np.ascontiguousarray(dh_next), grads

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import step_matmul_operands
+from ._loops import operands_buffer, step_matmul_operands
 
 
 class RNNStepCache(NamedTuple):
@@ -104,11 +104,24 @@ def rnn_step_backward(dh_next, cache: RNNStepCache):
 class RNNCache(NamedTuple):
     """Cache of :func:`rnn_forward`, time-major."""
 
-    x: np.ndarray  # (T, N, D)
-    h0: np.ndarray  # (N, H)
-    hs: np.ndarray  # (T, N, H) hidden states h_1..h_T
+    xh: np.ndarray  # (T + 1, N, D + H): row t is [x_{t+1} | h_t] (see _loops.operands_buffer)
     W_xh: np.ndarray  # (D, H)
     W_hh: np.ndarray  # (H, H)
+
+    @property
+    def x(self) -> np.ndarray:
+        """Inputs x_1..x_T, (T, N, D) (a view)."""
+        return self.xh[:-1, :, : self.W_xh.shape[0]]
+
+    @property
+    def h0(self) -> np.ndarray:
+        """Initial state, (N, H) (a view)."""
+        return self.xh[0, :, self.W_xh.shape[0] :]
+
+    @property
+    def hs(self) -> np.ndarray:
+        """Hidden states h_1..h_T, (T, N, H) (a view)."""
+        return self.xh[1:, :, self.W_xh.shape[0] :]
 
 
 def rnn_forward(x, h0, W_xh, W_hh, b_h):
@@ -128,27 +141,34 @@ def rnn_forward(x, h0, W_xh, W_hh, b_h):
     hs : ndarray (N, T, H)
         :math:`h_1, \dots, h_T`.
     cache : RNNCache
+
+    Notes
+    -----
+    ``x_t W_xh + b_h`` for all T steps is one matmul; step t adds
+    ``h_{t-1} W_hh`` and writes ``h_t = tanh(a_t)`` next to x_{t+1} in one
+    operands buffer (:func:`rnnlib._loops.operands_buffer`), which the
+    backward uses for ``dW_xh`` and ``dW_hh`` in one matmul.
     """
     W_xh, W_hh, b_h = _check_weights(W_xh, W_hh, b_h)
     D, H = W_xh.shape
     x = check_array("x", x, ("N", "T", "D"), (None, None, D))
     N, T, _ = x.shape
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
-    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))  # (N, T, D) -> (T, N, D)
     dt = np.result_type(x, W_xh, b_h)
-    hs = np.empty((T, N, H), dt)  # a_t = x_t W_xh + b_h (+ h_{t-1} W_hh), then h_t in place
-    np.matmul(x_tm.reshape(T * N, D), W_xh, out=hs.reshape(T * N, H))  # hoisted input projection
-    hs += b_h
+    xh = operands_buffer(x.transpose(1, 0, 2), h0, dt)  # (T + 1, N, D + H): [x_{t+1} | h_t]
+    hs = xh[1:, :, D:]  # (T, N, H) view: h_1..h_T, written by the loop
+    ax = np.empty((T, N, H), dt)  # x_t W_xh + b_h for every step
+    np.matmul(xh[:T, :, :D].reshape(T * N, D), W_xh, out=ax.reshape(T * N, H))  # hoisted input projection
+    ax += b_h
     W_hh_, hW = step_matmul_operands(W_hh, N, dt)  # hW: h_{t-1} W_hh (N, H)
-    h = h0
     for t in range(T):
-        a = hs[t]
-        a += np.matmul(h, W_hh_, out=hW)  # a_t = x_t W_xh + b_h + h_{t-1} W_hh
-        h = np.tanh(a, out=a)  # h_t = tanh(a_t)
+        np.matmul(xh[t, :, D:], W_hh_, out=hW)  # h_{t-1} W_hh
+        a = np.add(ax[t], hW, out=hs[t])  # a_t = x_t W_xh + b_h + h_{t-1} W_hh
+        np.tanh(a, out=a)  # h_t = tanh(a_t)
     # a copy, so a caller editing hs cannot corrupt the cache (.copy(), not
-    # ascontiguousarray: with N == 1 or T == 1 the transpose is already contiguous
-    # and ascontiguousarray would return a view of the cache)
-    return hs.transpose(1, 0, 2).copy(), RNNCache(x_tm, h0, hs, W_xh, W_hh)
+    # ascontiguousarray: with N == 1 or T == 1 the transpose may already be
+    # contiguous and ascontiguousarray would return a view of the cache)
+    return hs.transpose(1, 0, 2).copy(), RNNCache(xh, W_xh, W_hh)
 
 
 def rnn_backward(dhs, dh_T, cache: RNNCache):
@@ -170,30 +190,27 @@ def rnn_backward(dhs, dh_T, cache: RNNCache):
         ``{"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}``.
     """
     T, N, H = cache.hs.shape
-    D = cache.x.shape[2]
-    dt = cache.hs.dtype
+    D = cache.W_xh.shape[0]
+    dt = cache.xh.dtype
     dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H))
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, N, H)
     W_hhT, dh_next = step_matmul_operands(cache.W_hh.T, N, dt)  # dh_next: dL/dh_t from step t + 1
     dh_next[...] = 0.0 if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
     dh = np.empty((N, H), dt)
-    # h_t = tanh(a_t): tanh' = 1 - h_t^2 from the saved outputs, every step at once;
-    # the loop then turns da[t] into dL/da_t = dL/dh_t ⊙ (1 - h_t^2)
-    da = np.multiply(cache.hs, cache.hs)  # (T, N, H)
-    np.subtract(1.0, da, out=da)
+    da = np.empty((T, N, H), dt)  # dL/da_t for every step
+    hs = cache.hs
     for t in range(T - 1, -1, -1):
         np.add(dh_next, dhs_tm[t], out=dh)  # total gradient reaching h_t
-        da_t = da[t]
-        da_t *= dh
+        # h_t = tanh(a_t): tanh' = 1 - h_t^2, from the saved output
+        da_t = np.square(hs[t], out=da[t])
+        np.subtract(1.0, da_t, out=da_t)
+        da_t *= dh  # dL/da_t = dL/dh_t ⊙ (1 - h_t^2)
         # a_t = x_t W_xh + h_{t-1} W_hh + b_h
         np.matmul(da_t, W_hhT, out=dh_next)  # dL/dh_{t-1}
-    # the same equation for the weights: sums over all (t, n) rows, one matmul each
-    h_prev = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, N, H): h_0..h_{T-1}
+    # the same equation for the weights: sums over all (t, n) rows, one matmul for
+    # W_xh and W_hh together (rows [x_t | h_{t-1}] of the operands buffer)
     da2 = da.reshape(T * N, H)
-    grads = {
-        "W_xh": cache.x.reshape(T * N, D).T @ da2,
-        "W_hh": h_prev.reshape(T * N, H).T @ da2,
-        "b_h": da2.sum(axis=0),
-    }
+    dW = cache.xh[:T].reshape(T * N, D + H).T @ da2  # (D + H, H)
+    grads = {"W_xh": dW[:D], "W_hh": dW[D:], "b_h": da2.sum(axis=0)}
     dx = (da2 @ cache.W_xh.T).reshape(T, N, D).transpose(1, 0, 2)  # -> (N, T, D)
     return dx, np.ascontiguousarray(dh_next), grads
