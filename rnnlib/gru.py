@@ -42,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import from_tanh_, halve_sigmoid_columns, operands_buffer, step_matmul_operands
+from ._loops import buffer, from_tanh_, halve_sigmoid_columns, operands_buffer, step_matmul_operands
 from .activations import sigmoid
 
 GATES = ("z", "r", "h_tilde")
@@ -225,6 +225,7 @@ class GRUCache(NamedTuple):
     xh: np.ndarray  # (T + 1, N, D + H): row t is [x_{t+1} | h_t] (see _loops.operands_buffer)
     gates: np.ndarray  # (T, N, 3H): z, r, h_tilde
     extra: np.ndarray  # (T, N, H): hn (after) or r * h_prev (before)
+    da: np.ndarray  # (T, N, 4H) (after) or (T, N, 3H) (before): scratch for the backward
     W_x: np.ndarray
     W_h: np.ndarray
     reset_after: bool
@@ -245,7 +246,7 @@ class GRUCache(NamedTuple):
         return self.xh[1:, :, self.W_x.shape[0] :]
 
 
-def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True):
+def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True, reuse=None):
     r"""Run the GRU over a sequence (hoisted input projection, fused recurrent matmul).
 
     Parameters
@@ -254,6 +255,9 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True):
     h0 : ndarray (N, H)
     W_x, W_h, b, b_hn, reset_after
         As in :func:`gru_step_forward`.
+    reuse : GRUCache, optional
+        A cache of an earlier call whose buffers this call may overwrite (that
+        cache is then invalid); the layer classes pass their previous one.
 
     Returns
     -------
@@ -276,13 +280,13 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True):
     N, T, _ = x.shape
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
     dt = np.result_type(x, W_x, b)
-    xh = operands_buffer(x.transpose(1, 0, 2), h0, dt)  # (T + 1, N, D + H): [x_{t+1} | h_t]
+    xh = operands_buffer(x.transpose(1, 0, 2), h0, dt, reuse)  # (T + 1, N, D + H): [x_{t+1} | h_t]
     hs = xh[1:, :, D:]  # (T, N, H) view: h_1..h_T, written by the loop
     W_x2, W_h2, b2 = halve_sigmoid_columns(W_x, W_h, b, 2 * H)  # z, r columns halved
-    gates = np.empty((T, N, 3 * H), dt)  # x_t W_x + b, then z, r, h~ in place
+    gates = buffer(reuse, "gates", (T, N, 3 * H), dt)  # x_t W_x + b, then z, r, h~ in place
     np.matmul(xh[:T, :, :D].reshape(T * N, D), W_x2, out=gates.reshape(T * N, 3 * H))  # hoisted input projection
     gates += b2
-    extra = np.empty((T, N, H), dt)
+    extra = buffer(reuse, "extra", (T, N, H), dt)
     zr, cand = gates[:, :, : 2 * H], gates[:, :, 2 * H :]  # z, r | h~
     if reset_after:
         W_h_, hW = step_matmul_operands(W_h2, N, dt)  # hW: h_{t-1} W_h (N, 3H)
@@ -308,7 +312,8 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True):
         tmp *= n
         h_t = np.multiply(z, h, out=hs[t])
         h_t += tmp
-    cache = GRUCache(xh, gates, extra, W_x, W_h, bool(reset_after))
+    da = buffer(reuse, "da", (T, N, (4 if reset_after else 3) * H), dt)  # for the backward
+    cache = GRUCache(xh, gates, extra, da, W_x, W_h, bool(reset_after))
     return hs.transpose(1, 0, 2).copy(), cache  # a copy, never a view of the cache (see rnn_forward)
 
 
@@ -346,13 +351,13 @@ def gru_backward(dhs, dh_T, cache: GRUCache):
     h_prev = cache.xh[:T, :, D:]  # (T, N, H) view: h_0..h_{T-1}
     g = split_gates(cache.gates)  # views (T, N, H): z, r, h_tilde
     if reset_after:
-        da = np.empty((T, N, 4 * H), dt)  # a_n | z | r | hn
+        da = cache.da  # (T, N, 4H): a_n | z | r | hn
         dax, dah = da[:, :, : 3 * H], da[:, :, H:]  # blocks (n, z, r) | (z, r, n)
         d = {"n": da[:, :, :H], "z": da[:, :, H : 2 * H], "r": da[:, :, 2 * H : 3 * H], "hn": da[:, :, 3 * H :]}
         dzr = da[:, :, H : 3 * H]
         W_hT, dh_next = step_matmul_operands(cache.W_h.T, N, dt)  # dh_next: dL/dh_t from step t + 1
     else:
-        da = dax = dah = np.empty((T, N, 3 * H), dt)  # z | r | a_n
+        da = dax = dah = cache.da  # (T, N, 3H): z | r | a_n
         d = split_gates(da)
         d["n"] = d["h_tilde"]
         dzr = da[:, :, : 2 * H]

@@ -121,7 +121,8 @@ class Recurrent:
         """
         x = check_array("x", x, ("N", "T", "D"), (None, None, self.input_size), dtype=self.dtype)
         states0 = self._check_state("state", state, x.shape[0])
-        hs, final, cache = self._forward(x, states0)
+        # the previous pass's buffers are reused: its cache is replaced anyway
+        hs, final, cache = self._forward(x, states0, None if self._cache is None else self._cache[1])
         self._cache = (x.shape, cache)
         return hs, self._pack(final)
 
@@ -198,9 +199,9 @@ class RNN(Recurrent):
 
     kind = "rnn"
 
-    def _forward(self, x, states0):
+    def _forward(self, x, states0, reuse):
         p = self.params
-        hs, cache = _rnn.rnn_forward(x, states0[0], p["W_xh"], p["W_hh"], p["b_h"])
+        hs, cache = _rnn.rnn_forward(x, states0[0], p["W_xh"], p["W_hh"], p["b_h"], reuse=reuse)
         return hs, (hs[:, -1].copy(),), cache
 
     def _backward(self, dhs, dfinal, cache):
@@ -233,9 +234,9 @@ class LSTM(Recurrent):
     def __init__(self, input_size, hidden_size, *, forget_bias=0.0, **kw):
         super().__init__(input_size, hidden_size, forget_bias=forget_bias, **kw)
 
-    def _forward(self, x, states0):
+    def _forward(self, x, states0, reuse):
         p = self.params
-        hs, c_T, cache = _lstm.lstm_forward(x, states0[0], states0[1], p["W_x"], p["W_h"], p["b"])
+        hs, c_T, cache = _lstm.lstm_forward(x, states0[0], states0[1], p["W_x"], p["W_h"], p["b"], reuse=reuse)
         return hs, (hs[:, -1].copy(), c_T), cache
 
     def _backward(self, dhs, dfinal, cache):
@@ -272,10 +273,10 @@ class GRU(Recurrent):
         super().__init__(input_size, hidden_size, reset_after=self.reset_after,
                          update_bias=update_bias, **kw)
 
-    def _forward(self, x, states0):
+    def _forward(self, x, states0, reuse):
         p = self.params
         hs, cache = _gru.gru_forward(x, states0[0], p["W_x"], p["W_h"], p["b"], p.get("b_hn"),
-                                     reset_after=self.reset_after)
+                                     reset_after=self.reset_after, reuse=reuse)
         return hs, (hs[:, -1].copy(),), cache
 
     def _backward(self, dhs, dfinal, cache):

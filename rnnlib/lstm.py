@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import from_tanh_, halve_sigmoid_columns, operands_buffer, step_matmul_operands
+from ._loops import buffer, from_tanh_, halve_sigmoid_columns, operands_buffer, step_matmul_operands
 from .activations import sigmoid
 
 GATES = ("f", "i", "o", "c_tilde")
@@ -194,6 +194,7 @@ class LSTMCache(NamedTuple):
     gates: np.ndarray  # (T, N, 4H): f, i, o, c_tilde after their nonlinearity
     cs: np.ndarray  # (T, N, H): C_1..C_T
     tanh_cs: np.ndarray  # (T, N, H)
+    da: np.ndarray  # (T, N, 4H): scratch for the backward's dL/da_t
     W_x: np.ndarray
     W_h: np.ndarray
 
@@ -213,7 +214,7 @@ class LSTMCache(NamedTuple):
         return self.xh[1:, :, self.W_x.shape[0] :]
 
 
-def lstm_forward(x, h0, c0, W_x, W_h, b):
+def lstm_forward(x, h0, c0, W_x, W_h, b, *, reuse=None):
     r"""Run the LSTM over a sequence (hoisted input projection, fused gates).
 
     Parameters
@@ -223,6 +224,9 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
     W_x : ndarray (D, 4H)
     W_h : ndarray (H, 4H)
     b : ndarray (4H,)
+    reuse : LSTMCache, optional
+        A cache of an earlier call whose buffers this call may overwrite (that
+        cache is then invalid); the layer classes pass their previous one.
 
     Returns
     -------
@@ -249,13 +253,13 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
     c0 = check_array("c0", c0, ("N", "H"), (N, H))
     dt = np.result_type(x, W_x, b)
-    xh = operands_buffer(x.transpose(1, 0, 2), h0, dt)  # (T + 1, N, D + H): [x_{t+1} | h_t]
+    xh = operands_buffer(x.transpose(1, 0, 2), h0, dt, reuse)  # (T + 1, N, D + H): [x_{t+1} | h_t]
     hs = xh[1:, :, D:]  # (T, N, H) view: h_1..h_T, written by the loop
     W_x2, W_h2, b2 = halve_sigmoid_columns(W_x, W_h, b, 3 * H)  # f, i, o columns halved
-    gates = np.empty((T, N, 4 * H), dt)  # a_t = x_t W_x + b (+ h_{t-1} W_h), then f, i, o, C~
+    gates = buffer(reuse, "gates", (T, N, 4 * H), dt)  # a_t = x_t W_x + b (+ h_{t-1} W_h), then f, i, o, C~
     np.matmul(xh[:T, :, :D].reshape(T * N, D), W_x2, out=gates.reshape(T * N, 4 * H))  # hoisted input projection
     gates += b2
-    cs, tanh_cs = np.empty((T, N, H), dt), np.empty((T, N, H), dt)
+    cs, tanh_cs = (buffer(reuse, name, (T, N, H), dt) for name in ("cs", "tanh_cs"))
     g = split_gates(gates)  # views (T, N, H) per gate
     sig = gates[:, :, : 3 * H]  # f, i, o
     W_h_, hW = step_matmul_operands(W_h2, N, dt)  # hW: h_{t-1} W_h (N, 4H)
@@ -270,7 +274,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b):
         c += np.multiply(g["i"][t], g["c_tilde"][t], out=ic)  #     + i ⊙ C~_t
         tanh_c = np.tanh(c, out=tanh_cs[t])
         np.multiply(g["o"][t], tanh_c, out=hs[t])  # h_t = o ⊙ tanh(C_t)
-    cache = LSTMCache(xh, c0, gates, cs, tanh_cs, W_x, W_h)
+    cache = LSTMCache(xh, c0, gates, cs, tanh_cs, buffer(reuse, "da", (T, N, 4 * H), dt), W_x, W_h)
     # copies, never views of the cache (see rnn_forward)
     return hs.transpose(1, 0, 2).copy(), cs[-1].copy(), cache
 
@@ -302,7 +306,7 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache):
     dc = np.zeros((N, H), dt) if dc_T is None else check_array("dc_T", dc_T, ("N", "H"), (N, H)).astype(dt)
     g = split_gates(cache.gates)  # views (T, N, H): f, i, o, c_tilde
     sig, cand = slice(0, 3 * H), slice(3 * H, 4 * H)  # the f, i, o block | the C~ block
-    da = np.empty((T, N, 4 * H), dt)  # dL/da_t for every step
+    da = cache.da  # (T, N, 4H): dL/da_t for every step
     dgates = np.empty((N, 4 * H), dt)  # dL/d(f, i, o, C~) at step t
     dg = split_gates(dgates)
     local = np.empty((N, 4 * H), dt)  # d(f, i, o, C~)/da_t at step t

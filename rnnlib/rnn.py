@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import operands_buffer, step_matmul_operands
+from ._loops import buffer, operands_buffer, step_matmul_operands
 
 
 class RNNStepCache(NamedTuple):
@@ -105,6 +105,7 @@ class RNNCache(NamedTuple):
     """Cache of :func:`rnn_forward`, time-major."""
 
     xh: np.ndarray  # (T + 1, N, D + H): row t is [x_{t+1} | h_t] (see _loops.operands_buffer)
+    da: np.ndarray  # (T, N, H): scratch for the backward's dL/da_t
     W_xh: np.ndarray  # (D, H)
     W_hh: np.ndarray  # (H, H)
 
@@ -124,7 +125,7 @@ class RNNCache(NamedTuple):
         return self.xh[1:, :, self.W_xh.shape[0] :]
 
 
-def rnn_forward(x, h0, W_xh, W_hh, b_h):
+def rnn_forward(x, h0, W_xh, W_hh, b_h, *, reuse=None):
     r"""Run the simple RNN over a whole sequence.
 
     Parameters
@@ -135,6 +136,9 @@ def rnn_forward(x, h0, W_xh, W_hh, b_h):
     W_xh : ndarray (D, H)
     W_hh : ndarray (H, H)
     b_h : ndarray (H,)
+    reuse : RNNCache, optional
+        A cache of an earlier call whose buffers this call may overwrite (that
+        cache is then invalid); the layer classes pass their previous one.
 
     Returns
     -------
@@ -155,20 +159,21 @@ def rnn_forward(x, h0, W_xh, W_hh, b_h):
     N, T, _ = x.shape
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
     dt = np.result_type(x, W_xh, b_h)
-    xh = operands_buffer(x.transpose(1, 0, 2), h0, dt)  # (T + 1, N, D + H): [x_{t+1} | h_t]
-    hs = xh[1:, :, D:]  # (T, N, H) view: h_1..h_T, written by the loop
-    ax = np.empty((T, N, H), dt)  # x_t W_xh + b_h for every step
-    np.matmul(xh[:T, :, :D].reshape(T * N, D), W_xh, out=ax.reshape(T * N, H))  # hoisted input projection
-    ax += b_h
+    xh = operands_buffer(x.transpose(1, 0, 2), h0, dt, reuse)  # (T + 1, N, D + H): [x_{t+1} | h_t]
+    hs = xh[1:, :, D:]  # (T, N, H) view: a_t = x_t W_xh + b_h (+ h_{t-1} W_hh), then h_t in place
+    # hoisted input projection, written straight into the h slots (rows of xh: a view)
+    np.matmul(xh[:T, :, :D].reshape(T * N, D), W_xh, out=hs.reshape(T * N, H))
+    hs += b_h
     W_hh_, hW = step_matmul_operands(W_hh, N, dt)  # hW: h_{t-1} W_hh (N, H)
     for t in range(T):
-        np.matmul(xh[t, :, D:], W_hh_, out=hW)  # h_{t-1} W_hh
-        a = np.add(ax[t], hW, out=hs[t])  # a_t = x_t W_xh + b_h + h_{t-1} W_hh
+        a = hs[t]
+        a += np.matmul(xh[t, :, D:], W_hh_, out=hW)  # a_t = x_t W_xh + b_h + h_{t-1} W_hh
         np.tanh(a, out=a)  # h_t = tanh(a_t)
+    cache = RNNCache(xh, buffer(reuse, "da", (T, N, H), dt), W_xh, W_hh)
     # a copy, so a caller editing hs cannot corrupt the cache (.copy(), not
     # ascontiguousarray: with N == 1 or T == 1 the transpose may already be
     # contiguous and ascontiguousarray would return a view of the cache)
-    return hs.transpose(1, 0, 2).copy(), RNNCache(xh, W_xh, W_hh)
+    return hs.transpose(1, 0, 2).copy(), cache
 
 
 def rnn_backward(dhs, dh_T, cache: RNNCache):
@@ -197,7 +202,7 @@ def rnn_backward(dhs, dh_T, cache: RNNCache):
     W_hhT, dh_next = step_matmul_operands(cache.W_hh.T, N, dt)  # dh_next: dL/dh_t from step t + 1
     dh_next[...] = 0.0 if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
     dh = np.empty((N, H), dt)
-    da = np.empty((T, N, H), dt)  # dL/da_t for every step
+    da = cache.da  # (T, N, H): dL/da_t for every step
     hs = cache.hs
     for t in range(T - 1, -1, -1):
         np.add(dh_next, dhs_tm[t], out=dh)  # total gradient reaching h_t
