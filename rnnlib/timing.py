@@ -8,6 +8,7 @@ Used by the benchmark command (:mod:`rnnlib.bench`) and the performance chapter.
   sides of a ratio alike);
 * :func:`matmul_flops`: the matmul FLOPs of one forward and backward pass of
   a recurrent layer; :func:`matmul_rate`: the machine's peak matmul rate;
+  :func:`product_rate`: the rate of one product of given shapes;
 * :func:`time_split`: how much of a pass the matmuls take.
 
 Times are the calling thread's CPU time (``time.thread_time``) unless
@@ -67,6 +68,26 @@ def time_per_call(fn, reps, clock):
 
 
 _PEAK_ARRAYS = {}
+
+
+def product_rate(M, K, N, dtype, repeats=3, clock="thread"):
+    """FLOP/s of an (M, K) @ (K, N) matmul into a preallocated result, best of ``repeats``.
+
+    Each repeat calls the product until about ``TARGET_TIME`` has passed, so
+    tiny products are timed over many calls. With ``M`` the batch size this is
+    the rate of a recurrent layer's per-step product; compare it with
+    :func:`matmul_rate` to see how far small batches are from the peak.
+    """
+    rng = np.random.default_rng(0)
+    a, b = rng.random((M, K)).astype(dtype), rng.random((K, N)).astype(dtype)
+    out = np.empty((M, N), dtype)
+    clk = timer(clock)
+
+    def call():
+        np.matmul(a, b, out=out)
+    reps = max(1, int(TARGET_TIME / max(time_per_call(call, 1, clk), 1e-7)))
+    best = min(time_per_call(call, reps, clk) for _ in range(repeats))
+    return 2 * M * K * N / best
 
 
 def matmul_rate(dtype, n=None, repeats=2, clock="thread"):
@@ -163,8 +184,10 @@ def time_split(kind, N, T, D, H, dtype, repeats=5, clock="thread"):
     def full():
         baselines.forward_backward("in_place", kind, p, x, dhs)
     W_x, W_h = (p["W_xh"], p["W_hh"]) if kind == "rnn" else (p["W_x"], p["W_h"])
-    x2, da = x.reshape(T * N, D), np.ones((T, N, GH), dtype) * 0.01
-    P, h, hp2 = np.empty((T * N, GH), dtype), np.zeros((N, H), dtype), np.ones((T * N, H), dtype)
+    xh2 = np.ones((T * N, D + H), dtype)  # rows [x_t | h_{t-1}], as in _loops.operands_buffer
+    x2, hp2 = xh2[:, :D], xh2[:, D:]
+    da = np.ones((T, N, GH), dtype) * 0.01
+    P, h = np.empty((T * N, GH), dtype), np.zeros((N, H), dtype)
 
     def replay():  # the matmuls of rnn/lstm/gru_forward and _backward, in order
         np.matmul(x2, W_x, out=P)
@@ -175,7 +198,9 @@ def time_split(kind, N, T, D, H, dtype, repeats=5, clock="thread"):
         for t in range(T):
             np.matmul(da[t], W_hT, out=dh)
         da2 = da.reshape(T * N, GH)
-        return x2.T @ da2, hp2.T @ da2, da2 @ W_x.T
+        if kind == "gru":  # two: the candidate block differs between dW_x and dW_h
+            return x2.T @ da2, hp2.T @ da2, da2 @ W_x.T
+        return xh2.T @ da2, da2 @ W_x.T  # dW_x and dW_h stacked, then dx
     clk = timer(clock)
     times = {"total": [], "matmul": [], "peak": []}
     for _ in range(repeats):

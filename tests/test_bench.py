@@ -188,6 +188,22 @@ def test_targets_are_judged_on_the_medians():
     assert checks[3]["worst"] == pytest.approx(10.0)
 
 
+def test_product_rate_counts_flops_per_second(monkeypatch):
+    """2 M K N FLOPs per call divided by the (fake) seconds per call."""
+    monkeypatch.setattr(timing, "time_per_call", lambda fn, reps, clk: (fn(), 0.5)[1])
+    assert timing.product_rate(3, 4, 5, "float64", repeats=2) == pytest.approx(2 * 3 * 4 * 5 / 0.5)
+
+
+def test_product_rate_is_a_positive_rate():
+    assert timing.product_rate(2, 3, 4, "float32", repeats=1) > 0
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_time_split_adds_up_for_every_kind(kind):
+    split = timing.time_split(kind, 2, 3, 2, 4, "float64", repeats=1)
+    assert split["matmul"] > 0 and split["other"] == pytest.approx(split["total"] - split["matmul"])
+
+
 def test_time_split_adds_up():
     split = timing.time_split("lstm", 2, 3, 2, 4, "float64", repeats=1)
     assert split["total"] > 0 and split["matmul"] > 0
