@@ -4,8 +4,10 @@ For every page of _toc.yml: it loads without console errors, every request
 stays on 127.0.0.1, the math is typeset by MathJax, every image loads, and a
 notebook page offers its .ipynb for download. The search page finds words
 offline, widgets saved in a notebook render, and a slider linked in the
-browser (ipywidgets.jslink) changes what its widget shows. Each page leaves a
-full-page screenshot in _build/screenshots/.
+browser (ipywidgets.jslink) changes what its widget shows. Every citation
+links to an entry of the References page, which lists every work of
+references.bib, and the favicon loads. Each page leaves a full-page
+screenshot in _build/screenshots/.
 
 The tests look at ``_build/html`` as built by ``make book`` and fail if it is
 missing. They skip, saying why, only when Chromium or the ``playwright``
@@ -45,12 +47,11 @@ CHROMIUM_ARGS = [
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
-# Console errors from the toolchain that are understood and harmless.
-KNOWN_ERRORS = {
-    # sphinx-thebe 0.3.1 under Sphinx 7.4 writes its inline config <script>
-    # twice; the second `const` fails. Thebe (live code via Binder) is not used.
-    "uncaught: Identifier 'THEBE_JS_URL' has already been declared",
-}
+# Console errors from the toolchain that are understood and harmless. (None
+# at present: sphinx-thebe, whose doubled inline config threw "Identifier
+# 'THEBE_JS_URL' has already been declared", is no longer loaded; see
+# test_extensions_are_jupyter_books_without_thebe.)
+KNOWN_ERRORS: set[str] = set()
 
 # Text that MathJax should have replaced: display/inline delimiters left in
 # the visible text (code blocks are not looked at).
@@ -182,8 +183,19 @@ SLIDER_DOCS = [doc for doc in DOCS if linked_slider_views(doc)] or [
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
+    """Serves _build/html without logging, but remembers every (path, status).
+
+    Some requests never reach Playwright's page events (the browser's own
+    favicon request, for one), so the server's record is the place to look.
+    """
+
+    served: list[tuple[str, int]] = []
+
     def log_message(self, *args):
         pass
+
+    def log_request(self, code="-", size="-"):
+        type(self).served.append((self.path, int(code)))
 
 
 @pytest.fixture(scope="session")
@@ -402,3 +414,116 @@ def test_linked_slider_changes_what_is_shown(open_page, doc):
     )
     area.screenshot(path=SCREENSHOTS / f"{doc.replace('/', '-')}-widget-after.png")
     assert visit.problems == [], "\n".join(visit.problems)
+
+
+# --- Citations -----------------------------------------------------------------
+
+REFERENCES = "book/references"
+BIB_KEY = re.compile(r"^@\w+\{([^,\s]+),", re.MULTILINE)
+
+
+def page_source(doc: str) -> str:
+    """The text a page is written in: a Markdown file, or a notebook's Markdown cells."""
+    path = ROOT / f"{doc}.md"
+    if path.is_file():
+        return path.read_text()
+    notebook = json.loads((ROOT / f"{doc}.ipynb").read_text())
+    return "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
+
+
+CITING_DOCS = [doc for doc in DOCS if doc != REFERENCES and "{cite" in page_source(doc)]
+
+
+def test_references_page_is_in_the_toc():
+    assert REFERENCES in DOCS, f"{REFERENCES} is not listed in _toc.yml"
+    assert CITING_DOCS, "no page of _toc.yml uses a {cite} role"
+
+
+def test_references_page_lists_every_work(loaded):
+    """One bibliography entry per key of references.bib, each with a label and text.
+
+    The {bibliography} directive lists the works cited somewhere in the book, so
+    an entry of references.bib that nothing cites is missing here, and fails.
+    """
+    keys = BIB_KEY.findall((ROOT / "references.bib").read_text())
+    page = loaded(REFERENCES).page
+    entries = page.locator('[role="doc-biblioentry"]')
+    assert entries.count() == len(keys), (
+        f"References lists {entries.count()} works, references.bib has {len(keys)}: {keys}"
+    )
+    for entry in entries.all():
+        label = entry.locator(".label").inner_text().strip()
+        text = entry.inner_text().replace(label, "").strip()
+        assert label and len(text) > 20, f"empty bibliography entry: {entry.inner_text()!r}"
+
+
+@pytest.mark.parametrize("doc", CITING_DOCS)
+def test_citations_link_to_the_references_page(loaded, doc):
+    """Every {cite} role became a link to an entry that exists on the References page."""
+    page = loaded(doc).page
+    assert "{cite" not in page.evaluate(PROSE_JS), f"{doc}: a {{cite}} role was left as text"
+    hrefs = page.evaluate(
+        "() => [...document.querySelectorAll('main a[href]')]"
+        ".map(a => a.href).filter(href => new URL(href).pathname.endsWith('/book/references.html'))"
+    )
+    fragments = {urlsplit(href).fragment for href in hrefs}
+    references = loaded(REFERENCES).page
+    entry_ids = set(references.evaluate(
+        "() => [...document.querySelectorAll('[role=\"doc-biblioentry\"]')].map(e => e.id)"
+    ))
+    cited = fragments & entry_ids
+    assert cited, f"{doc}: no citation links to an entry of the References page ({sorted(fragments)})"
+    dangling = [f for f in fragments if f and references.locator(f'[id="{f}"]').count() != 1]
+    assert dangling == [], f"{doc}: links to missing anchors on the References page: {dangling}"
+
+
+# --- Favicon and extensions -----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["", "book/intro.html", "book/references.html"])
+def test_favicon_loads(browser, site, path):
+    """The browser's own favicon requests are answered 200.
+
+    Chromium asks for the page's <link rel="icon">, or for /favicon.ico when
+    the page declares none (the root index.html, a bare redirect). It skips
+    that request while Playwright intercepts requests, so this context has no
+    route (the other tests check that nothing leaves 127.0.0.1), and the
+    request never shows among the page's events: the server's record is read.
+    """
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        before = len(_QuietHandler.served)
+        page.goto(f"{site}/{path}", wait_until="load")
+        page.wait_for_url("**/book/*.html")
+        favicons = lambda: [(p, code) for p, code in _QuietHandler.served[before:] if "favicon" in p]  # noqa: E731
+        assert eventually(page, favicons), f"/{path}: the browser asked for no favicon"
+        page.wait_for_timeout(500)  # the root page: the redirect target asks too
+        assert all(code == 200 for _, code in favicons()), f"/{path}: favicon requests answered {favicons()}"
+    finally:
+        context.close()
+
+
+def test_favicon_at_the_site_root(site):
+    """/favicon.ico exists too, for pages without an icon link (the root index.html redirect)."""
+    with urlopen(f"{site}/favicon.ico") as response:
+        assert response.status == 200
+        assert response.read(4) == b"\x00\x00\x01\x00", "not an ICO file"
+
+
+def test_extensions_are_jupyter_books_without_thebe():
+    """_config.yml replaces jupyter-book's extension list to leave out sphinx_thebe.
+
+    So the list must stay jupyter-book's defaults minus sphinx_thebe, in order,
+    followed by the book's own: an upgrade that changes the defaults fails here.
+    The built pages must carry nothing of thebe.
+    """
+    from jupyter_book.config import get_default_sphinx_config
+
+    defaults = [ext for ext in get_default_sphinx_config()["extensions"] if ext != "sphinx_thebe"]
+    ours = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]["extensions"]
+    assert ours[: len(defaults)] == defaults
+    assert "sphinx_thebe" not in ours
+    pages = [HTML / f"{doc}.html" for doc in DOCS]
+    with_thebe = [p.name for p in pages if p.is_file() and "thebe" in p.read_text().lower()]
+    assert with_thebe == [], f"pages that still load thebe: {with_thebe}"
