@@ -49,12 +49,17 @@ def step_matmul_operands(W: np.ndarray, N: int, dtype) -> tuple:
     buffers and no copy. In the backward, ``W_h.T`` is already column-major.
     """
     K, M = W.shape
-    if np.dtype(dtype) == np.float32 and N > 1:
+    if column_major_pays(N, dtype):
         return np.asfortranarray(W), np.empty((M, N), dtype).T
     return W, np.empty((N, M), dtype)
 
 
-def halve_sigmoid_columns(W_x, W_h, b, n_sigmoid):
+def column_major_pays(N: int, dtype) -> bool:
+    """Whether :func:`step_matmul_operands` lays the per-step product out column-major (float32, N > 1)."""
+    return np.dtype(dtype) == np.float32 and N > 1
+
+
+def halve_sigmoid_columns(W_x, W_h, b, n_sigmoid, order_h="C"):
     r"""Copies of ``W_x``, ``W_h``, ``b`` with their first ``n_sigmoid`` columns halved.
 
     With these weights the pre-activation of a sigmoid gate comes out as
@@ -75,6 +80,9 @@ def halve_sigmoid_columns(W_x, W_h, b, n_sigmoid):
     b : ndarray (GH,)
     n_sigmoid : int
         Number of leading columns that feed a sigmoid (3H for the LSTM, 2H for the GRU).
+    order_h : {"C", "F"}
+        Memory layout of the copy of ``W_h``: "F" where :func:`column_major_pays`,
+        so that :func:`step_matmul_operands` need not copy it again.
 
     Returns
     -------
@@ -82,8 +90,8 @@ def halve_sigmoid_columns(W_x, W_h, b, n_sigmoid):
         New arrays, same shapes and dtypes.
     """
     out = []
-    for W in (W_x, W_h, b):
-        W = W.copy()
+    for W, order in ((W_x, "C"), (W_h, order_h), (b, "C")):
+        W = W.copy(order=order)
         W[..., :n_sigmoid] *= 0.5
         out.append(W)
     return tuple(out)

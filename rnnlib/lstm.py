@@ -34,7 +34,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import buffer, from_tanh_, halve_sigmoid_columns, operands_buffer, step_matmul_operands
+from ._loops import (buffer, column_major_pays, from_tanh_, halve_sigmoid_columns, operands_buffer,
+                     step_matmul_operands)
 from .activations import sigmoid
 
 GATES = ("f", "i", "o", "c_tilde")
@@ -255,7 +256,8 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, *, reuse=None):
     dt = np.result_type(x, W_x, b)
     xh = operands_buffer(x.transpose(1, 0, 2), h0, dt, reuse)  # (T + 1, N, D + H): [x_{t+1} | h_t]
     hs = xh[1:, :, D:]  # (T, N, H) view: h_1..h_T, written by the loop
-    W_x2, W_h2, b2 = halve_sigmoid_columns(W_x, W_h, b, 3 * H)  # f, i, o columns halved
+    order = "F" if column_major_pays(N, dt) else "C"  # W_h's layout for step_matmul_operands
+    W_x2, W_h2, b2 = halve_sigmoid_columns(W_x, W_h, b, 3 * H, order)  # f, i, o columns halved
     gates = buffer(reuse, "gates", (T, N, 4 * H), dt)  # a_t = x_t W_x + b (+ h_{t-1} W_h), then f, i, o, C~
     np.matmul(xh[:T, :, :D].reshape(T * N, D), W_x2, out=gates.reshape(T * N, 4 * H))  # hoisted input projection
     gates += b2

@@ -145,3 +145,14 @@ def test_layer_reuses_its_last_cache_and_stays_correct(cls):
     # a batch of another size: fresh buffers, same answers as a fresh layer
     x3 = rng.standard_normal((N + 1, T - 2, D))
     np.testing.assert_array_equal(layer.forward(x3)[0], cls(D, H, seed=1).forward(x3)[0])
+
+
+@pytest.mark.parametrize("N, dtype, expected", [(32, np.float32, True), (1, np.float32, False),
+                                                (32, np.float64, False)])
+def test_column_major_layout_choice_and_no_second_copy(N, dtype, expected):
+    assert _loops.column_major_pays(N, dtype) is expected
+    W = np.arange(12.0, dtype=dtype).reshape(3, 4)
+    _, W_h2, _ = _loops.halve_sigmoid_columns(W, W, W[0], 2, "F" if expected else "C")
+    W_used, out = _loops.step_matmul_operands(W_h2, N, dtype)
+    assert W_used is W_h2  # already in the layout the per-step product wants: not copied again
+    assert out.flags.f_contiguous == expected and out.shape == (N, 4)
