@@ -155,4 +155,6 @@ def test_column_major_layout_choice_and_no_second_copy(N, dtype, expected):
     _, W_h2, _ = _loops.halve_sigmoid_columns(W, W, W[0], 2, "F" if expected else "C")
     W_used, out = _loops.step_matmul_operands(W_h2, N, dtype)
     assert W_used is W_h2  # already in the layout the per-step product wants: not copied again
-    assert out.flags.f_contiguous == expected and out.shape == (N, 4)
+    assert out.shape == (N, 4)
+    if N > 1:  # a (1, M) array is both C- and F-contiguous
+        assert out.flags.f_contiguous == expected
