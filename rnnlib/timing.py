@@ -9,6 +9,7 @@ Used by the benchmark command (:mod:`rnnlib.bench`) and the performance chapter.
 * :func:`matmul_flops`: the matmul FLOPs of one forward and backward pass of
   a recurrent layer; :func:`matmul_rate`: the machine's peak matmul rate;
   :func:`product_rate`: the rate of one product of given shapes;
+* :func:`page_faults`: how often a function makes the kernel hand out fresh memory;
 * :func:`time_split`: how much of a pass the matmuls take.
 
 Times are the calling thread's CPU time (``time.thread_time``) unless
@@ -68,6 +69,24 @@ def time_per_call(fn, reps, clock):
 
 
 _PEAK_ARRAYS = {}
+
+
+def page_faults(fn, reps=3):
+    """Page faults per call of ``fn()`` (minor ones: a fresh page mapped and zeroed by the kernel).
+
+    Counts this process's minor faults over ``reps`` calls (``resource.getrusage``);
+    returns ``None`` where the ``resource`` module does not exist (Windows).
+    A high count means each call gets fresh memory from the operating system,
+    which costs system time on top of the arithmetic.
+    """
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(reps):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / reps
 
 
 def product_rate(M, K, N, dtype, repeats=3, clock="thread"):

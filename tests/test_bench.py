@@ -194,6 +194,20 @@ def test_product_rate_counts_flops_per_second(monkeypatch):
     assert timing.product_rate(3, 4, 5, "float64", repeats=2) == pytest.approx(2 * 3 * 4 * 5 / 0.5)
 
 
+def test_page_faults_counts_fresh_memory():
+    """Touching a new 64 MB array every call faults; reusing one array does not."""
+    pytest.importorskip("resource")  # POSIX only; page_faults returns None elsewhere
+    kept = np.ones(8 * 2**20)
+
+    def fresh():
+        np.ones(8 * 2**20)  # 64 MB: mmap-ed by malloc, returned to the OS when freed
+
+    def reuse():
+        kept.fill(2.0)
+    assert timing.page_faults(fresh, reps=2) > 16  # 16384 pages of 4 kB, or 32 huge pages of 2 MB
+    assert timing.page_faults(reuse, reps=2) < 10
+
+
 def test_product_rate_is_a_positive_rate():
     assert timing.product_rate(2, 3, 4, "float32", repeats=1) > 0
 
