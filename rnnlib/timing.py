@@ -24,7 +24,6 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import baselines
 from ._loops import step_matmul_operands
 from .layers import GRU, LSTM, RNN
 
@@ -93,13 +92,15 @@ def product_rate(M, K, N, dtype, repeats=3, clock="thread"):
     """FLOP/s of an (M, K) @ (K, N) matmul into a preallocated result, best of ``repeats``.
 
     Each repeat calls the product until about ``TARGET_TIME`` has passed, so
-    tiny products are timed over many calls. With ``M`` the batch size this is
-    the rate of a recurrent layer's per-step product; compare it with
+    tiny products are timed over many calls. The weight and the result are laid
+    out as in rnnlib's loops (:func:`rnnlib._loops.step_matmul_operands`), so
+    with ``M`` the batch size this is the rate of a recurrent layer's per-step
+    product; compare it with
     :func:`matmul_rate` to see how far small batches are from the peak.
     """
     rng = np.random.default_rng(0)
-    a, b = rng.random((M, K)).astype(dtype), rng.random((K, N)).astype(dtype)
-    out = np.empty((M, N), dtype)
+    a = rng.random((M, K)).astype(dtype)
+    b, out = step_matmul_operands(rng.random((K, N)).astype(dtype), M, dtype)  # laid out as rnnlib does
     clk = timer(clock)
 
     def call():
@@ -186,8 +187,9 @@ def sample_problem(kind, N, T, D, H, dtype, seed=0):
 def time_split(kind, N, T, D, H, dtype, repeats=5, clock="thread"):
     """Where the time of one pass goes: the matmuls alone, and everything else.
 
-    Times rnnlib's sequence functions (forward + backward, no layer), then a
-    replay of exactly their matmuls (same shapes, same layouts, the reset-after
+    Times a forward and backward pass of the layer (``rnnlib.LSTM`` etc.,
+    which reuse the buffers of their previous pass), then a replay of exactly
+    its matmuls (same shapes, same layouts, the reset-after
     GRU) with nothing in between, interleaved, medians over ``repeats``.
 
     Returns
@@ -200,8 +202,9 @@ def time_split(kind, N, T, D, H, dtype, repeats=5, clock="thread"):
     layer, x, dhs = sample_problem(kind, N, T, D, H, dtype)
     p, GH = layer.params, GATES[kind] * H
 
-    def full():
-        baselines.forward_backward("in_place", kind, p, x, dhs)
+    def full():  # as the layer runs: buffers reused from its previous pass
+        layer.forward(x)
+        layer.backward(dhs)
     W_x, W_h = (p["W_xh"], p["W_hh"]) if kind == "rnn" else (p["W_x"], p["W_h"])
     xh2 = np.ones((T * N, D + H), dtype)  # rows [x_t | h_{t-1}], as in _loops.operands_buffer
     x2, hp2 = xh2[:, :D], xh2[:, D:]
