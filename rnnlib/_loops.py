@@ -8,7 +8,8 @@ What they share lives here (NumPy only):
   computed by the same ``tanh`` call as the candidate,
   :math:`\sigma(a) = (1 + \tanh(a/2))/2`;
 * :func:`operands_buffer`: one buffer holding ``[x_t | h_{t-1}]`` for every
-  step, so that ``dW_x`` and ``dW_h`` come from one matmul;
+  step, so that ``dW_x`` and ``dW_h`` come from one matmul, and
+  :func:`operand_views`, the caches' ``x``, ``h0``, ``hs`` views of it;
 * :func:`buffer`: an empty buffer, or the same-shaped one of an earlier
   cache (the layers reuse their last pass's memory);
 * :func:`step_matmul_operands`: the weight and the scratch buffer for the
@@ -130,6 +131,29 @@ def buffer(reuse, name: str, shape: tuple, dtype) -> np.ndarray:
             and old.flags.c_contiguous and old.flags.writeable):
         return old
     return np.empty(shape, dtype)
+
+
+def operand_views(weight_field: str) -> tuple:
+    """Properties ``x``, ``h0``, ``hs`` for a cache holding an operands buffer ``xh``.
+
+    Use in the body of a cache class: ``x, h0, hs = operand_views("W_x")``,
+    where the field ``weight_field`` is the input weight (D, GH), whose first
+    axis gives the width D of the x part of each row of ``xh``.
+
+    Returns
+    -------
+    x : property
+        Inputs x_1..x_T, (T, N, D) (a view of ``xh``).
+    h0 : property
+        Initial state, (N, H) (a view).
+    hs : property
+        Hidden states h_1..h_T, (T, N, H) (a view).
+    """
+    def D(cache):
+        return getattr(cache, weight_field).shape[0]
+    return (property(lambda c: c.xh[:-1, :, : D(c)], doc="Inputs x_1..x_T, (T, N, D) (a view)."),
+            property(lambda c: c.xh[0, :, D(c) :], doc="Initial state, (N, H) (a view)."),
+            property(lambda c: c.xh[1:, :, D(c) :], doc="Hidden states h_1..h_T, (T, N, H) (a view)."))
 
 
 def operands_buffer(x_tm: np.ndarray, h0: np.ndarray, dtype, reuse=None) -> np.ndarray:

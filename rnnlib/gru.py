@@ -42,8 +42,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import (buffer, column_major_pays, from_tanh_, halve_sigmoid_columns, operands_buffer,
-                     step_matmul_operands)
+from ._loops import (buffer, column_major_pays, from_tanh_, halve_sigmoid_columns, operand_views,
+                     operands_buffer, step_matmul_operands)
 from .activations import sigmoid
 
 GATES = ("z", "r", "h_tilde")
@@ -231,20 +231,7 @@ class GRUCache(NamedTuple):
     W_h: np.ndarray
     reset_after: bool
 
-    @property
-    def x(self) -> np.ndarray:
-        """Inputs x_1..x_T, (T, N, D) (a view)."""
-        return self.xh[:-1, :, : self.W_x.shape[0]]
-
-    @property
-    def h0(self) -> np.ndarray:
-        """Initial state, (N, H) (a view)."""
-        return self.xh[0, :, self.W_x.shape[0] :]
-
-    @property
-    def hs(self) -> np.ndarray:
-        """Hidden states h_1..h_T, (T, N, H) (a view)."""
-        return self.xh[1:, :, self.W_x.shape[0] :]
+    x, h0, hs = operand_views("W_x")  # views of xh: (T, N, D), (N, H), (T, N, H)
 
 
 def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True, reuse=None):

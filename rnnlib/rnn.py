@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import buffer, operands_buffer, step_matmul_operands
+from ._loops import buffer, operand_views, operands_buffer, step_matmul_operands
 
 
 class RNNStepCache(NamedTuple):
@@ -109,20 +109,7 @@ class RNNCache(NamedTuple):
     W_xh: np.ndarray  # (D, H)
     W_hh: np.ndarray  # (H, H)
 
-    @property
-    def x(self) -> np.ndarray:
-        """Inputs x_1..x_T, (T, N, D) (a view)."""
-        return self.xh[:-1, :, : self.W_xh.shape[0]]
-
-    @property
-    def h0(self) -> np.ndarray:
-        """Initial state, (N, H) (a view)."""
-        return self.xh[0, :, self.W_xh.shape[0] :]
-
-    @property
-    def hs(self) -> np.ndarray:
-        """Hidden states h_1..h_T, (T, N, H) (a view)."""
-        return self.xh[1:, :, self.W_xh.shape[0] :]
+    x, h0, hs = operand_views("W_xh")  # views of xh: (T, N, D), (N, H), (T, N, H)
 
 
 def rnn_forward(x, h0, W_xh, W_hh, b_h, *, reuse=None):

@@ -158,3 +158,19 @@ def test_column_major_layout_choice_and_no_second_copy(N, dtype, expected):
     assert out.shape == (N, 4)
     if N > 1:  # a (1, M) array is both C- and F-contiguous
         assert out.flags.f_contiguous == expected
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru_after"])
+def test_cache_views_of_the_operands_buffer(kind):
+    """cache.x, cache.h0, cache.hs are views of xh holding the input, h_0 and the returned states."""
+    rng = np.random.default_rng(4)
+    N, T, D, H = 2, 3, 4, 5
+    layer = {"rnn": rnnlib.RNN, "lstm": rnnlib.LSTM}.get(kind, rnnlib.GRU)
+    p = layer(D, H, seed=0).params
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    hs, cache, _ = _run(kind, x, h0, p)
+    assert set(type(cache)._fields).isdisjoint({"x", "h0", "hs"})  # properties, not stored twice
+    np.testing.assert_array_equal(cache.x, x.transpose(1, 0, 2))
+    np.testing.assert_array_equal(cache.h0, h0)
+    np.testing.assert_array_equal(cache.hs, hs.transpose(1, 0, 2))
+    assert all(np.shares_memory(v, cache.xh) for v in (cache.x, cache.h0, cache.hs))
