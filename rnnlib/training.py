@@ -217,7 +217,7 @@ def _accuracy(pred, y, last):
     return float(np.mean(np.argmax(pred, axis=-1) == y))
 
 
-def train(model, task_fn, config: TrainConfig | None = None) -> History:
+def train(model, task_fn, config: TrainConfig | None = None, *, eval_task_fn=None) -> History:
     r"""Train ``model`` in place with Adam and gradient clipping; return its :class:`History`.
 
     Parameters
@@ -230,6 +230,10 @@ def train(model, task_fn, config: TrainConfig | None = None) -> History:
         integer labels for the copy task).
     config : TrainConfig, optional
         ``None``: ``TrainConfig()``.
+    eval_task_fn : callable, optional
+        Same signature as ``task_fn``; where given, the held-out set is drawn
+        from it instead (e.g. windows of a held-out text, where ``task_fn``
+        draws windows of the training text). ``None``: from ``task_fn``.
 
     Returns
     -------
@@ -256,10 +260,13 @@ def train(model, task_fn, config: TrainConfig | None = None) -> History:
         raise TypeError(f"config must be a TrainConfig; got {type(config).__name__}")
     if not callable(task_fn):
         raise TypeError(f"task_fn must be a function (N, rng) -> (x, y); got {type(task_fn).__name__}")
+    if eval_task_fn is not None and not callable(eval_task_fn):
+        raise TypeError(f"eval_task_fn must be None or a function (N, rng) -> (x, y); "
+                        f"got {type(eval_task_fn).__name__}")
     t_start = time.perf_counter()
     train_seq, eval_seq = np.random.SeedSequence(config.seed).spawn(2)
     rng, eval_rng = np.random.default_rng(train_seq), np.random.default_rng(eval_seq)
-    x_eval, y_eval = task_fn(config.eval_size, eval_rng)
+    x_eval, y_eval = (task_fn if eval_task_fn is None else eval_task_fn)(config.eval_size, eval_rng)
     _check_eval_set(x_eval, model)
     n_probe = min(config.probe_size, config.eval_size)
     probe_label = getattr(config.probe_position, "__name__", "probe position") \

@@ -191,6 +191,26 @@ def test_config_errors_name_the_field(kw, exc, name):
         TrainConfig(**kw)
 
 
+def test_eval_task_fn_supplies_the_held_out_set():
+    """With eval_task_fn the held-out losses are those of its set; training batches still come from task_fn."""
+    held_out = {}
+
+    def eval_fn(N, rng):
+        held_out["set"] = tasks.adding_problem(N, 12, np.random.default_rng(99))  # another T, another seed
+        return held_out["set"]
+    cfg = TrainConfig(steps=6, **SMALL)
+    model, same = SequenceModel("gru", 2, 5, 1, seed=0), SequenceModel("gru", 2, 5, 1, seed=0)
+    h = train(model, adding(8), cfg, eval_task_fn=eval_fn)
+    plain = train(same, adding(8), cfg)
+    np.testing.assert_array_equal(h.train_loss, plain.train_loss)  # the same training batches and updates
+    x, y = held_out["set"]
+    assert h.input_grad.shape[1] == 12  # the probe runs on the held-out set's length
+    assert h.final_eval_loss == pytest.approx(loss_and_grad(model.forward(x), y, "mse")[0], rel=1e-12)
+    assert h.final_eval_loss != pytest.approx(plain.final_eval_loss, rel=1e-6)
+    with pytest.raises(TypeError, match="eval_task_fn"):
+        train(model, adding(8), cfg, eval_task_fn=3)
+
+
 def test_train_errors():
     model = SequenceModel("rnn", 2, 3, 1)
     with pytest.raises(TypeError, match="model"):
