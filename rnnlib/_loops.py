@@ -11,7 +11,7 @@ What they share lives here (NumPy only):
   step, so that ``dW_x`` and ``dW_h`` come from one matmul, and
   :func:`operand_views`, the caches' ``x``, ``h0``, ``hs`` views of it;
 * :func:`buffer`: an empty buffer, or the same-shaped one of an earlier
-  cache (the layers reuse their last pass's memory);
+  cache (the layers reuse their last pass's memory), and :func:`check_reuse`;
 * :func:`step_matmul_operands`: the weight and the scratch buffer for the
   product done at every step, ``h_{t-1} W_h`` (forward) or ``da_t W_h^T``
   (backward), laid out for the fastest BLAS path.
@@ -103,6 +103,14 @@ def from_tanh_(s: np.ndarray) -> np.ndarray:
     s *= 0.5
     s += 0.5
     return s
+
+
+def check_reuse(reuse, cache_type, producer: str):
+    """``reuse`` unchanged if it is ``None`` or a ``cache_type``; else a TypeError naming the argument."""
+    if reuse is not None and not isinstance(reuse, cache_type):
+        raise TypeError(f"reuse must be None or a {cache_type.__name__} returned by an earlier "
+                        f"{producer}; got {type(reuse).__name__}")
+    return reuse
 
 
 def buffer(reuse, name: str, shape: tuple, dtype) -> np.ndarray:

@@ -42,8 +42,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import (buffer, column_major_pays, from_tanh_, halve_sigmoid_columns, operand_views,
-                     operands_buffer, step_matmul_operands)
+from ._loops import (buffer, check_reuse, column_major_pays, from_tanh_, halve_sigmoid_columns,
+                     operand_views, operands_buffer, step_matmul_operands)
 from .activations import sigmoid
 
 GATES = ("z", "r", "h_tilde")
@@ -267,6 +267,7 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True, reuse=None):
     x = check_array("x", x, ("N", "T", "D"), (None, None, D))
     N, T, _ = x.shape
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
+    reuse = check_reuse(reuse, GRUCache, "gru_forward")
     dt = np.result_type(x, W_x, b)
     xh = operands_buffer(x.transpose(1, 0, 2), h0, dt, reuse)  # (T + 1, N, D + H): [x_{t+1} | h_t]
     hs = xh[1:, :, D:]  # (T, N, H) view: h_1..h_T, written by the loop

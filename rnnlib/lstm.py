@@ -34,8 +34,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import (buffer, column_major_pays, from_tanh_, halve_sigmoid_columns, operand_views,
-                     operands_buffer, step_matmul_operands)
+from ._loops import (buffer, check_reuse, column_major_pays, from_tanh_, halve_sigmoid_columns,
+                     operand_views, operands_buffer, step_matmul_operands)
 from .activations import sigmoid
 
 GATES = ("f", "i", "o", "c_tilde")
@@ -240,6 +240,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, *, reuse=None):
     N, T, _ = x.shape
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
     c0 = check_array("c0", c0, ("N", "H"), (N, H))
+    reuse = check_reuse(reuse, LSTMCache, "lstm_forward")
     dt = np.result_type(x, W_x, b)
     xh = operands_buffer(x.transpose(1, 0, 2), h0, dt, reuse)  # (T + 1, N, D + H): [x_{t+1} | h_t]
     hs = xh[1:, :, D:]  # (T, N, H) view: h_1..h_T, written by the loop

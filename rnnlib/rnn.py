@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array
-from ._loops import buffer, operand_views, operands_buffer, step_matmul_operands
+from ._loops import buffer, check_reuse, operand_views, operands_buffer, step_matmul_operands
 
 
 class RNNStepCache(NamedTuple):
@@ -145,6 +145,7 @@ def rnn_forward(x, h0, W_xh, W_hh, b_h, *, reuse=None):
     x = check_array("x", x, ("N", "T", "D"), (None, None, D))
     N, T, _ = x.shape
     h0 = check_array("h0", h0, ("N", "H"), (N, H))
+    reuse = check_reuse(reuse, RNNCache, "rnn_forward")
     dt = np.result_type(x, W_xh, b_h)
     xh = operands_buffer(x.transpose(1, 0, 2), h0, dt, reuse)  # (T + 1, N, D + H): [x_{t+1} | h_t]
     hs = xh[1:, :, D:]  # (T, N, H) view: a_t = x_t W_xh + b_h (+ h_{t-1} W_hh), then h_t in place

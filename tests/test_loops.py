@@ -174,3 +174,16 @@ def test_cache_views_of_the_operands_buffer(kind):
     np.testing.assert_array_equal(cache.h0, h0)
     np.testing.assert_array_equal(cache.hs, hs.transpose(1, 0, 2))
     assert all(np.shares_memory(v, cache.xh) for v in (cache.x, cache.h0, cache.hs))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru_after"])
+def test_reuse_of_the_wrong_type_is_refused(kind):
+    rng = np.random.default_rng(5)
+    layer = {"rnn": rnnlib.RNN, "lstm": rnnlib.LSTM}.get(kind, rnnlib.GRU)
+    p = layer(2, 3, seed=0).params
+    x, h0 = rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 3))
+    other_kind, other_layer = ("lstm", rnnlib.LSTM) if kind == "rnn" else ("rnn", rnnlib.RNN)
+    other = _run(other_kind, x, h0, other_layer(2, 3).params)[1]  # a cache of another cell
+    for bad in ({"xh": np.zeros(3)}, other):
+        with pytest.raises(TypeError, match=r"reuse must be None or a \w+Cache .* got"):
+            _run(kind, x, h0, p, reuse=bad)
