@@ -160,3 +160,18 @@ def test_measured_regimes_and_count_formula():
     assert ch1.measured_regimes() == {0.5: "vanish", 0.8: "vanish", 1.0: "neither",
                                       1.25: "explode", 2.0: "explode"}
     assert ch1.count_params_reference(3, 5, 7) == 3 * 5 + 25 + 5 + 35 + 7
+
+
+# -- the reporting helpers of hand-written checks (rnnlib.exercises._check) ---------------
+
+def test_hand_written_check_helpers_say_what_happened():
+    from rnnlib.exercises import _check
+    r = _check.not_callable("f", 3)
+    assert (r.passed, r.status, r.message, r.width) == (False, "wrong-type", "f: expected a function; got int.", 78)
+    r = _check.not_attempted("f", width=None)
+    assert r.status == "not-attempted" and "NotImplementedError" in r.message and r.width is None
+    r = _check.reader_raised("f", ValueError("bad shape"), " for N=2")
+    assert r.status == "raised" and r.message == "f: your function raised ValueError: bad shape for N=2."
+    r = _check.result(True, "passed", "f: correct! " + "word " * 30, mistake=None)
+    assert r.passed and max(len(line) for line in str(r).splitlines()) <= _check.WIDTH
+    assert "\n" not in r.message  # only the printed text is wrapped

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._ch4_mistakes import ADDING_BATCH_MISTAKES, _not_attempted, _result
-from ._check import _call, _exception_text, _Raised
+from ._ch4_mistakes import ADDING_BATCH_MISTAKES
+from ._check import _call, _exception_text, _Raised, not_attempted, not_callable, reader_raised, result
 
 BATCH_CASES = [(256, 20, 0), (512, 50, 1), (5, 4, 2)]  # (N, T, seed); N != T, neither is 2
 
@@ -34,7 +34,7 @@ _BATCH_DIAGNOSIS = {m.id: m.diagnosis for m in ADDING_BATCH_MISTAKES}
 
 
 def _known(name, mistake_id, detail=""):
-    return _result(False, "known-mistake", f"{name}: not yet. {_BATCH_DIAGNOSIS[mistake_id]}{detail}",
+    return result(False, "known-mistake", f"{name}: not yet. {_BATCH_DIAGNOSIS[mistake_id]}{detail}",
                    mistake=mistake_id)
 
 
@@ -61,18 +61,17 @@ def check_adding_batch(fn):
     """
     name = "adding_batch"
     if not callable(fn):
-        return _result(False, "wrong-type", f"{name}: expected a function; got {type(fn).__name__}.")
+        return not_callable(name, fn)
     outs = []
     for N, T, seed in BATCH_CASES:
         out = _call(fn, (N, T, np.random.default_rng(seed)))
         if isinstance(out, _Raised):
             if isinstance(out.exc, NotImplementedError):
-                return _not_attempted(name)
-            return _result(False, "raised", f"{name}: your function raised {_exception_text(out.exc)} "
-                           f"for N={N}, T={T}.")
+                return not_attempted(name)
+            return reader_raised(name, out.exc, f" for N={N}, T={T}")
         pair, err = _pair(out)
         if err:
-            return _result(False, "wrong-type", f"{name}: {err}.")
+            return result(False, "wrong-type", f"{name}: {err}.")
         outs.append(pair)
 
     for (N, T, _), (x, y) in zip(BATCH_CASES, outs):  # shapes
@@ -80,12 +79,12 @@ def check_adding_batch(fn):
             shape_mistakes = {(N, T): "no-marker-channel", (T, N, 2): "time-major", (N, 2, T): "channels-first"}
             if x.shape in shape_mistakes:
                 return _known(name, shape_mistakes[x.shape])
-            return _result(False, "wrong-shape", f"{name}: for N={N}, T={T}, x should have shape "
+            return result(False, "wrong-shape", f"{name}: for N={N}, T={T}, x should have shape "
                            f"({N}, {T}, 2); got {x.shape}.")
         if y.shape != (N, 1):
             if y.shape == (N,):
                 return _known(name, "flat-target")
-            return _result(False, "wrong-shape", f"{name}: for N={N}, T={T}, y should have shape "
+            return result(False, "wrong-shape", f"{name}: for N={N}, T={T}, y should have shape "
                            f"({N}, 1); got {y.shape}.")
 
     N, T, seed = BATCH_CASES[0]  # use of the generator
@@ -93,7 +92,7 @@ def check_adding_batch(fn):
     other = _call(fn, (N, T, np.random.default_rng(seed + 100)))
     for o in (again, other):
         if isinstance(o, _Raised) or _pair(o)[1]:
-            return _result(False, "raised", f"{name}: a second call with N={N}, T={T} failed "
+            return result(False, "raised", f"{name}: a second call with N={N}, T={T} failed "
                            f"({_exception_text(o.exc) if isinstance(o, _Raised) else _pair(o)[1]}).")
     x0, y0 = outs[0]
     if not (np.array_equal(again[0], x0) and np.array_equal(again[1], y0)):
@@ -104,13 +103,13 @@ def check_adding_batch(fn):
     for (N, T, _), (x, y) in zip(BATCH_CASES, outs):  # markers
         m = x[..., 1]
         if not np.all((m == 0) | (m == 1)):
-            return _result(False, "mismatch", f"{name}: channel 1 (the markers) should hold only 0s and 1s; "
+            return result(False, "mismatch", f"{name}: channel 1 (the markers) should hold only 0s and 1s; "
                            f"got values such as {float(m[(m != 0) & (m != 1)][0]):.3g}.")
         counts = m.sum(axis=1)
         if np.all(counts == 1):
             return _known(name, "one-marker")
         if np.any((counts != 1) & (counts != 2)):
-            return _result(False, "mismatch", f"{name}: every sequence needs exactly two markers; some of "
+            return result(False, "mismatch", f"{name}: every sequence needs exactly two markers; some of "
                            f"yours have {int(counts[(counts != 1) & (counts != 2)][0])}.")
         half = T // 2
         first_in_first = m[:, :half].sum(axis=1) == 1
@@ -123,7 +122,7 @@ def check_adding_batch(fn):
             for k, (lo, hi) in enumerate(((0, half), (half, T))):
                 seen = np.unique(idx[:, k]).size
                 if seen < 0.9 * (hi - lo):
-                    return _result(False, "mismatch", f"{name}: marker {k + 1} took only {seen} of the "
+                    return result(False, "mismatch", f"{name}: marker {k + 1} took only {seen} of the "
                                    f"{hi - lo} positions of its half in {N} sequences (T={T}). Draw it "
                                    f"uniformly over the whole half.")
 
@@ -132,10 +131,10 @@ def check_adding_batch(fn):
         if v.min() < 0 or v.max() >= 1:
             if v.min() < 0:
                 return _known(name, "values-range")
-            return _result(False, "mismatch", f"{name}: values (channel 0) should lie in [0, 1); the largest "
+            return result(False, "mismatch", f"{name}: values (channel 0) should lie in [0, 1); the largest "
                            f"is {float(v.max()):.3g}.")
         if v.size >= 1000 and not (abs(v.mean() - 0.5) < 0.05 and abs(v.std() - 12**-0.5) < 0.05):
-            return _result(False, "mismatch", f"{name}: the values should be uniform on [0, 1) (mean 0.5, "
+            return result(False, "mismatch", f"{name}: the values should be uniform on [0, 1) (mean 0.5, "
                            f"std 0.289); yours have mean {v.mean():.3f}, std {v.std():.3f}. Use rng.random((N, T)).")
 
     for (N, T, _), (x, y) in zip(BATCH_CASES, outs):  # target
@@ -151,8 +150,8 @@ def check_adding_batch(fn):
         if np.allclose(got, marked[:, 0]) or np.allclose(got, marked[:, 1]):
             return _known(name, "one-value")
         diff = float(np.max(np.abs(got - marked.sum(axis=1))))
-        return _result(False, "mismatch", f"{name}: y is not the sum of the two marked values of x (max abs "
+        return result(False, "mismatch", f"{name}: y is not the sum of the two marked values of x (max abs "
                        f"diff {diff:.3g} for N={N}, T={T}). Compute y from the same values you put in x.")
 
-    return _result(True, "passed", f"{name}: correct! Shapes, markers (one in each half), uniform values, "
+    return result(True, "passed", f"{name}: correct! Shapes, markers (one in each half), uniform values, "
                    f"the target and the use of rng all check out on {len(BATCH_CASES)} batches.")

@@ -12,9 +12,6 @@ compare the reader's answer with:
   ``CONFIG_DIAGNOSES`` (what a failed training configuration got wrong);
 * the settings of the training check (``CONFIG_T``, ``CONFIG_STEPS``, ``CONFIG_DEFAULTS``
   ...), here because the diagnoses quote them;
-* how Chapter 4's hand-written checks report (``WIDTH``, ``_result``, ``_not_attempted``),
-  here because both :mod:`rnnlib.exercises.ch4` and :mod:`rnnlib.exercises._ch4_batch`
-  use them and this module is the one both import.
 
 The catalogues are most of a chapter's checking code and grow for their own reason
 (a new slip seen in a reader's answer), so they live apart from the checks;
@@ -32,20 +29,7 @@ import math
 import numpy as np
 
 from ..tasks import adding_problem, copy_baseline
-from ._check import CheckResult, Mistake
-
-# How Chapter 4's hand-written checks report (used by ch4 and _ch4_batch).
-WIDTH = 78  # printed messages are wrapped to fit the HTML book's output boxes
-
-
-def _result(passed, status, message, mistake=None):
-    return CheckResult(passed, status, message, mistake=mistake, width=WIDTH)
-
-
-def _not_attempted(name):
-    return _result(False, "not-attempted",
-                   f"{name}: not attempted yet (the function still raises NotImplementedError).")
-
+from ._check import Mistake
 
 # ---------------------------------------------------------------------------
 # 1. An adding-problem batch (checked by its properties)

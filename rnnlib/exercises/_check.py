@@ -63,6 +63,7 @@ import numpy as np
 
 RTOL = 1e-6
 ATOL = 1e-9
+WIDTH = 78  # the chapters wrap their checks' messages at this width: the HTML book's output boxes
 STATUSES = ("not-attempted", "mutated-input", "passed", "known-mistake", "raised",
             "wrong-type", "wrong-shape", "mismatch")
 
@@ -297,8 +298,7 @@ class Exercise:
             args = copy.deepcopy(case)
             out = _call(fn, args)
             if isinstance(out, _Raised) and isinstance(out.exc, NotImplementedError):
-                return CheckResult(False, "not-attempted",
-                                   f"{name}: not attempted yet (the function still raises NotImplementedError).")
+                return not_attempted(name, width=None)  # check() applies self.width
             if not isinstance(out, _Raised) and not _same_inputs(case, args):
                 which = [self._arg_name(k) for k, (a, b) in enumerate(zip(case, args))
                          if not _same_inputs(a, b)]
@@ -343,6 +343,29 @@ class Exercise:
         k = next(k for k in ok if _compare(expected[k], outputs[k]) is not None)
         _, text = _compare(expected[k], outputs[k])
         return CheckResult(False, "mismatch", f"{name}: doesn't match the reference ({text}).{self._hint()}")
+
+
+# -- for hand-written checks (those an Exercise cannot express) ---------------------
+
+def result(passed, status, message, mistake=None, *, width=WIDTH) -> CheckResult:
+    """A :class:`CheckResult` wrapped at ``width`` (the book's default; ``None``: one line)."""
+    return CheckResult(passed, status, message, mistake=mistake, width=width)
+
+
+def not_callable(name, fn, *, width=WIDTH) -> CheckResult:
+    """The reader passed something that is not a function."""
+    return result(False, "wrong-type", f"{name}: expected a function; got {type(fn).__name__}.", width=width)
+
+
+def not_attempted(name, *, width=WIDTH) -> CheckResult:
+    """The reader's function still raises ``NotImplementedError`` (the stub)."""
+    return result(False, "not-attempted",
+                  f"{name}: not attempted yet (the function still raises NotImplementedError).", width=width)
+
+
+def reader_raised(name, exc, where="", *, width=WIDTH) -> CheckResult:
+    """The reader's function raised ``exc``; ``where`` (e.g. ``" for N=2"``) says on which input."""
+    return result(False, "raised", f"{name}: your function raised {_exception_text(exc)}{where}.", width=width)
 
 
 def check_function(fn, reference, make_cases, mistakes=(), *, name="your function", hint="", seed=0):

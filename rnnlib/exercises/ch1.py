@@ -30,9 +30,7 @@ import numpy as np
 
 from ..activations import sigmoid
 from ..experiments import RadiusExperiment, classify_regime, radius_sweep
-from ._check import Exercise, Mistake
-
-WIDTH = 78  # printed messages are wrapped to fit the HTML book's output boxes
+from ._check import WIDTH, Exercise, Mistake
 
 # ---------------------------------------------------------------------------
 # 1. One forward step

@@ -46,7 +46,7 @@ from ._ch2_mistakes import (BACKWARD_MISTAKES, CELL_STATE_MISTAKES, STEP_MISTAKE
                             cell_backward_cases, cell_backward_reference, cell_state_cases, lstm_step_reference,
                             predict_cell_state_reference, step_cases, torch_cases, torch_to_per_gate_reference)
 from ._ch2_mistakes import SATURATION, SCENARIOS, STEP_SIZES, TORCH_SIZES  # noqa: F401 - re-exported
-from ._check import CheckResult, Exercise, _call, _exception_text, _Raised
+from ._check import CheckResult, Exercise, _call, _Raised, not_attempted, not_callable, reader_raised
 
 # ---------------------------------------------------------------------------
 # 1. One forward step (stacked f, i, o, c_tilde)
@@ -144,13 +144,12 @@ def check_choose_forget_bias(fn):
     """Check ``fn() -> float``: a forget bias in [0, 10] whose measured gradient over 100 steps is >= 1e-3."""
     name = "choose_forget_bias"
     if not callable(fn):
-        return CheckResult(False, "wrong-type", f"{name}: expected a function; got {type(fn).__name__}.")
+        return not_callable(name, fn, width=None)
     out = _call(fn, ())
     if isinstance(out, _Raised):
         if isinstance(out.exc, NotImplementedError):
-            return CheckResult(False, "not-attempted",
-                               f"{name}: not attempted yet (the function still raises NotImplementedError).")
-        return CheckResult(False, "raised", f"{name}: your function raised {_exception_text(out.exc)}.")
+            return not_attempted(name, width=None)
+        return reader_raised(name, out.exc, width=None)
     if isinstance(out, (bool, np.bool_)) or not isinstance(out, (numbers.Real, np.floating, np.integer)):
         return CheckResult(False, "wrong-type", f"{name}: return one number, the bias; got {type(out).__name__}.")
     b = float(out)

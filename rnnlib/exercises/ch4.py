@@ -43,11 +43,12 @@ from ..tasks import ADDING_BASELINE_MSE, adding_problem
 from ..training import TrainConfig, train
 from ._ch4_batch import BATCH_CASES, check_adding_batch  # noqa: F401 - re-exported
 from ._ch4_mistakes import (BASELINE_MISTAKES, CLIP_MISTAKE_FUNCTIONS, CONFIG_DEFAULTS, CONFIG_DIAGNOSES,
-                            CONFIG_LIMITS, CONFIG_STEPS, CONFIG_T, CONFIG_THRESHOLD, COPY_MISTAKES, WIDTH,
-                            _not_attempted, _result, adding_baseline_reference, baseline_cases, clip_cases,
+                            CONFIG_LIMITS, CONFIG_STEPS, CONFIG_T, CONFIG_THRESHOLD, COPY_MISTAKES,
+                            adding_baseline_reference, baseline_cases, clip_cases,
                             clip_by_global_norm_reference, copy_baseline_cases, copy_baseline_reference)
 from ._ch4_mistakes import ADDING_BATCH_MISTAKES, _batch_with, adding_batch_reference  # noqa: F401 - re-exported
-from ._check import Exercise, Mistake, _call, _exception_text, _Raised
+from ._check import (WIDTH, Exercise, Mistake, _call, _exception_text, _Raised, not_attempted, not_callable,
+                     reader_raised, result)
 
 # ---------------------------------------------------------------------------
 # 1. An adding-problem batch (checked by its properties)
@@ -126,19 +127,19 @@ def check_clip_by_global_norm(fn):
     """
     name = _CLIP.name
     if not callable(fn):
-        return _result(False, "wrong-type", f"{name}: expected a function; got {type(fn).__name__}.")
+        return not_callable(name, fn)
     grads, max_norm = _CLIP.cases()[0]
     out = _call(fn, ({k: g.copy() for k, g in grads.items()}, max_norm))
     if isinstance(out, _Raised):
         if isinstance(out.exc, NotImplementedError):
-            return _not_attempted(name)
+            return not_attempted(name)
     elif isinstance(out, dict):
-        return _result(False, "known-mistake", f"{name}: not yet. You returned a dict of new arrays. "
+        return result(False, "known-mistake", f"{name}: not yet. You returned a dict of new arrays. "
                        + CLIP_MISTAKE_FUNCTIONS["not-in-place"][1] + " Return the norm before clipping.",
                        mistake="not-in-place")
     elif isinstance(out, (bool, np.bool_)) or not isinstance(out, (numbers.Real, np.floating, np.integer)):
         got = "None (no return statement?)" if out is None else type(out).__name__
-        return _result(False, "wrong-type", f"{name}: return the global norm before clipping, one number; "
+        return result(False, "wrong-type", f"{name}: return the global norm before clipping, one number; "
                        f"got {got}.")
     return _CLIP.check(_clip_outcome(fn))
 
@@ -166,7 +167,7 @@ def measure_gru_config(hidden_size=32, lr=1e-2, batch_size=64, clip=1.0, update_
 
 
 def _config_mistake(name, mistake_id, detail=""):
-    return _result(False, "known-mistake", f"{name}: not yet. {detail}{CONFIG_DIAGNOSES[mistake_id]}",
+    return result(False, "known-mistake", f"{name}: not yet. {detail}{CONFIG_DIAGNOSES[mistake_id]}",
                    mistake=mistake_id)
 
 
@@ -184,52 +185,52 @@ def check_gru_config(fn):
     """
     name = "choose_gru_config"
     if not callable(fn):
-        return _result(False, "wrong-type", f"{name}: expected a function; got {type(fn).__name__}.")
+        return not_callable(name, fn)
     out = _call(fn, ())
     if isinstance(out, _Raised):
         if isinstance(out.exc, NotImplementedError):
-            return _not_attempted(name)
-        return _result(False, "raised", f"{name}: your function raised {_exception_text(out.exc)}.")
+            return not_attempted(name)
+        return reader_raised(name, out.exc)
     if not isinstance(out, dict):
-        return _result(False, "wrong-type", f"{name}: return a dict such as {{'lr': ..., 'hidden_size': ...}}; "
+        return result(False, "wrong-type", f"{name}: return a dict such as {{'lr': ..., 'hidden_size': ...}}; "
                        f"got {type(out).__name__}.")
     if "steps" in out:
         return _config_mistake(name, "more-steps")
     unknown = sorted(str(k) for k in out if k not in CONFIG_DEFAULTS)
     if unknown:
-        return _result(False, "wrong-type", f"{name}: unknown key(s) {unknown}; the allowed keys are "
+        return result(False, "wrong-type", f"{name}: unknown key(s) {unknown}; the allowed keys are "
                        f"{sorted(CONFIG_DEFAULTS)}.")
     cfg = {**CONFIG_DEFAULTS, **out}
     for key in ("hidden_size", "batch_size"):
         v = cfg[key]
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1:
-            return _result(False, "wrong-type", f"{name}: {key} must be a positive int; got {v!r}.")
+            return result(False, "wrong-type", f"{name}: {key} must be a positive int; got {v!r}.")
         lo, hi = CONFIG_LIMITS[key]
         if v > hi:
             return _config_mistake(name, "over-budget", f"{key} = {v}. ")
         if v < lo:
-            return _result(False, "wrong-type", f"{name}: {key} must be at least {lo}; got {v}.")
+            return result(False, "wrong-type", f"{name}: {key} must be at least {lo}; got {v}.")
     if not (_is_real(cfg["lr"]) and 0 < cfg["lr"] <= 1):
-        return _result(False, "wrong-type", f"{name}: lr must be a number with 0 < lr <= 1; got {cfg['lr']!r}.")
+        return result(False, "wrong-type", f"{name}: lr must be a number with 0 < lr <= 1; got {cfg['lr']!r}.")
     if cfg["clip"] is not None and not (_is_real(cfg["clip"]) and cfg["clip"] > 0):
-        return _result(False, "wrong-type", f"{name}: clip must be a positive number or None; "
+        return result(False, "wrong-type", f"{name}: clip must be a positive number or None; "
                        f"got {cfg['clip']!r}.")
     if not (_is_real(cfg["update_bias"]) and -10 <= cfg["update_bias"] <= 10):
-        return _result(False, "wrong-type", f"{name}: update_bias must be a number between -10 and 10; "
+        return result(False, "wrong-type", f"{name}: update_bias must be a number between -10 and 10; "
                        f"got {cfg['update_bias']!r}.")
     key = (int(cfg["hidden_size"]), float(cfg["lr"]), int(cfg["batch_size"]),
            None if cfg["clip"] is None else float(cfg["clip"]), float(cfg["update_bias"]))
     try:
         history = measure_gru_config(*key)
     except Exception as exc:  # noqa: BLE001 - a check must never raise into the notebook
-        return _result(False, "raised", f"{name}: training with these settings failed "
+        return result(False, "raised", f"{name}: training with these settings failed "
                        f"({_exception_text(exc)}).")
     final = history.final_eval_loss
     curve = ", ".join(f"{v:.3g}" for v in history.eval_loss[1:])
     measured = (f"Measured held-out MSE after {', '.join(str(s) for s in history.eval_steps[1:])} updates: "
                 f"{curve}. ")
     if final < CONFIG_THRESHOLD:
-        return _result(True, "passed", f"{name}: correct! {measured}That is below {CONFIG_THRESHOLD:g} "
+        return result(True, "passed", f"{name}: correct! {measured}That is below {CONFIG_THRESHOLD:g} "
                        f"within {CONFIG_STEPS} updates (baseline {ADDING_BASELINE_MSE:.3f}).")
     lr = cfg["lr"]
     if key == tuple(CONFIG_DEFAULTS.values()):
@@ -240,7 +241,7 @@ def check_gru_config(fn):
         return _config_mistake(name, "lr-too-large", measured)
     if lr == CONFIG_DEFAULTS["lr"]:
         return _config_mistake(name, "lr-unchanged", measured)
-    return _result(False, "mismatch", f"{name}: not yet. {measured}The target is below {CONFIG_THRESHOLD:g} "
+    return result(False, "mismatch", f"{name}: not yet. {measured}The target is below {CONFIG_THRESHOLD:g} "
                    f"after {CONFIG_STEPS} updates; the learning rate is the setting that matters most.")
 
 

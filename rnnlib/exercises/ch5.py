@@ -40,13 +40,9 @@ from ._ch5_mistakes import (BPC_MISTAKES, DEPTH_UNIT_MISTAKES, SAMPLE_MISTAKE_NO
                             WELL_FORMED_MISTAKES, bits_per_char_reference, bpc_cases, depth_unit_cases,
                             find_depth_unit_reference, sample_with_temperature_reference, well_formed_cases)
 from ._ch5_mistakes import LN2, WELL_FORMED_LINES  # noqa: F401 - re-exported
-from ._check import CheckResult, Exercise, _call, _exception_text, _Raised, _same_inputs
+from ._check import (WIDTH, Exercise, _call, _exception_text, _Raised, _same_inputs, not_attempted, not_callable,
+                     result)
 
-WIDTH = 78  # printed messages are wrapped to fit the HTML book's output boxes
-
-
-def _result(passed, status, message, mistake=None):
-    return CheckResult(passed, status, message, mistake=mistake, width=WIDTH)
 
 
 # ---------------------------------------------------------------------------
@@ -94,7 +90,7 @@ def check_sample_with_temperature(fn):
     """Check ``fn(logits, temperature, rng) -> ids`` (N,) on the frequencies of seeded draws."""
     name = "sample_with_temperature"
     if not callable(fn):
-        return _result(False, "wrong-type", f"{name}: expected a function; got {type(fn).__name__}.")
+        return not_callable(name, fn)
     n, V = 2 * SAMPLE_DRAWS, SAMPLE_ROWS.shape[1]
     # 1. sampling cases: frequencies per logit row
     freqs, raised = {}, {}
@@ -102,20 +98,19 @@ def check_sample_with_temperature(fn):
         out, logits, given = _draw(fn, SAMPLE_ROWS, tau, SAMPLE_SEED + k)
         if isinstance(out, _Raised):
             if isinstance(out.exc, NotImplementedError):
-                return _result(False, "not-attempted",
-                               f"{name}: not attempted yet (the function still raises NotImplementedError).")
+                return not_attempted(name)
             raised[tau] = out.exc
             continue
         if not _same_inputs(logits, given):
-            return _result(False, "mutated-input", f"{name}: your function changed its input logits in place "
+            return result(False, "mutated-input", f"{name}: your function changed its input logits in place "
                            "(e.g. with /=). Compute a new array instead: the caller still needs its logits.")
         ids, problem = _as_ids(out, n, V)
         if problem:
             status = "wrong-shape" if "shape" in problem else "wrong-type"
-            return _result(False, status, f"{name}: {problem}.")
+            return result(False, status, f"{name}: {problem}.")
         again = _call(fn, (logits.copy(), tau, np.random.default_rng(SAMPLE_SEED + k)))
         if isinstance(again, _Raised) or not np.array_equal(np.asarray(again), ids):
-            return _result(False, "mismatch", f"{name}: two calls with generators seeded alike gave different "
+            return result(False, "mismatch", f"{name}: two calls with generators seeded alike gave different "
                            "draws. Draw only from the rng you are given (rng.random, rng.choice), not "
                            "np.random, so a seed reproduces the samples.")
         freqs[tau] = [np.bincount(ids[j::2], minlength=V) / SAMPLE_DRAWS for j in range(len(SAMPLE_ROWS))]
@@ -124,9 +119,9 @@ def check_sample_with_temperature(fn):
         text = str(exc).lower()
         if isinstance(exc, ValueError) and ("sum" in text or "probabilit" in text) and not freqs:
             m = SAMPLE_MISTAKES[2]
-            return _result(False, "known-mistake", f"{name}: not yet. {m.diagnosis} (It raised "
+            return result(False, "known-mistake", f"{name}: not yet. {m.diagnosis} (It raised "
                            f"{_exception_text(exc).rstrip('.')}.)", mistake=m.id)
-        return _result(False, "raised", f"{name}: your function raised {_exception_text(exc)} at temperature "
+        return result(False, "raised", f"{name}: your function raised {_exception_text(exc)} at temperature "
                        f"{next(iter(raised)):g}. Hint: p = softmax(logits / T) per row, then one draw per row.")
 
     def distance(dist):  # worst total-variation distance over cases and rows
@@ -136,10 +131,10 @@ def check_sample_with_temperature(fn):
     if ref_distance > SAMPLE_TOLERANCE:
         for m in SAMPLE_MISTAKES:
             if distance(m.distribution) <= SAMPLE_TOLERANCE:
-                return _result(False, "known-mistake", f"{name}: not yet. {m.diagnosis}", mistake=m.id)
+                return result(False, "known-mistake", f"{name}: not yet. {m.diagnosis}", mistake=m.id)
         tau, j = max(((t, j) for t in freqs for j in range(len(SAMPLE_ROWS))),
                      key=lambda tj: _tv(freqs[tj[0]][tj[1]], softmax(SAMPLE_ROWS[tj[1]] / tj[0])))
-        return _result(False, "mismatch", f"{name}: the frequencies of your draws are far from "
+        return result(False, "mismatch", f"{name}: the frequencies of your draws are far from "
                        f"softmax(logits / T) (total-variation distance {ref_distance:.2f}; sampling noise "
                        f"is below {SAMPLE_TOLERANCE}). For row {j} of the logits at T = {tau:g} expected "
                        f"{np.round(softmax(SAMPLE_ROWS[j] / tau), 2)}, got {np.round(freqs[tau][j], 2)}. "
@@ -150,9 +145,9 @@ def check_sample_with_temperature(fn):
     if isinstance(out, _Raised) or not _same_inputs(logits, given) \
             or _as_ids(out, n, V)[1] is not None or not np.array_equal(out, expected):
         extra = f" (It raised {_exception_text(out.exc)}.)" if isinstance(out, _Raised) else ""
-        return _result(False, "known-mistake", f"{name}: not yet. Your draws are right for T > 0, but "
+        return result(False, "known-mistake", f"{name}: not yet. Your draws are right for T > 0, but "
                        f"{SAMPLE_MISTAKE_NO_GREEDY.diagnosis}{extra}", mistake=SAMPLE_MISTAKE_NO_GREEDY.id)
-    return _result(True, "passed", f"{name}: correct! Over {SAMPLE_DRAWS} draws per row the frequencies are "
+    return result(True, "passed", f"{name}: correct! Over {SAMPLE_DRAWS} draws per row the frequencies are "
                    f"within {ref_distance:.3f} (total variation) of softmax(logits / T) at T = "
                    f"{' and '.join(f'{t:g}' for t in SAMPLE_TEMPERATURES)}, and T = 0 gives the argmax.")
 
