@@ -90,7 +90,7 @@ nbval: venv $(CHAPTER1)
 browser: venv
 	$(PYTEST) tests/browser
 
-# python -m rnnlib.bench --help for a subset of the grid; writes _build/bench.json.
+# python -m rnnlib.experiments.bench --help for a subset of the grid; writes _build/bench.json.
 # OpenBLAS 0.3.30 does not recognise some AVX-512 CPUs (e.g. the EPYCs these
 # machines run on) and falls back to its Haswell (AVX2) kernels, while PyTorch's
 # oneDNN uses AVX-512. On a CPU with avx512f the benchmark therefore asks
@@ -98,7 +98,7 @@ browser: venv
 # OPENBLAS_CORETYPE is already set. Tests and notebooks keep the default.
 CORETYPE := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo 'OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-SkylakeX}')
 bench: venv
-	OPENBLAS_NUM_THREADS=1 $(CORETYPE) $(PY) -m rnnlib.bench
+	OPENBLAS_NUM_THREADS=1 $(CORETYPE) $(PY) -m rnnlib.experiments.bench
 
 clean:
 	rm -rf _build book/_offline

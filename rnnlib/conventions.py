@@ -17,7 +17,7 @@ bias (3H,) and ``(r * h_tm1) @ rk[:, 2H:]``. Both end in ``h = z * h_tm1 + (1 - 
 
 :func:`flip_update_gate` turns GRU weights into ones for Chung et al.'s (2014) update :math:`h_t =
 (1 - z_t) h_{t-1} + z_t \tilde h_t` (run by :func:`gru_forward_chung`). The classic conversion mistakes
-are measured and named in :mod:`rnnlib.mixups`.
+are measured and named in :mod:`rnnlib.experiments.mixups`.
 
 References
 ----------
@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_dtype
-from .gates import _stacked_params
-from .gru import gru_step_forward
-from .layers import GRU, LSTM
+from rnnlib._checks import check_array, check_dtype
+from rnnlib.gates import _stacked_params
+from rnnlib.gru import gru_step_forward
+from rnnlib.layers import GRU, LSTM
 
 TORCH_GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 KERAS_GATES = {"lstm": ("i", "f", "c", "o"), "gru": ("z", "r", "h")}

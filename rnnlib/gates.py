@@ -24,11 +24,11 @@ import numbers
 
 import numpy as np
 
-from . import gru as _gru
-from . import lstm as _lstm
-from ._checks import check_array
-from .activations import sigmoid
-from .layers import GRU, LSTM, Recurrent
+from rnnlib import gru as _gru
+from rnnlib import lstm as _lstm
+from rnnlib._checks import check_array
+from rnnlib.activations import sigmoid
+from rnnlib.layers import GRU, LSTM, Recurrent
 
 # per gate: input weight W_x* (D, H), recurrent weight W_h* (H, H), bias b_* (H,)
 LSTM_PARAM_NAMES = ("W_xf", "W_hf", "b_f", "W_xi", "W_hi", "b_i", "W_xo", "W_ho", "b_o", "W_xc", "W_hc", "b_c")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_rng
+from rnnlib._checks import check_rng
 
 
 def _as_float64_array(name, x):

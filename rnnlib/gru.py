@@ -41,10 +41,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_array
-from ._loops import (buffer, check_reuse, column_major_pays, from_tanh_, halve_sigmoid_columns,
+from rnnlib._checks import check_array
+from rnnlib._loops import (buffer, check_reuse, column_major_pays, from_tanh_, halve_sigmoid_columns,
                      operand_views, operands_buffer, step_matmul_operands)
-from .activations import sigmoid
+from rnnlib.activations import sigmoid
 
 GATES = ("z", "r", "h_tilde")
 """Order of the three blocks along the last axis of ``W_x``, ``W_h``, ``b``."""

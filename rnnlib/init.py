@@ -21,7 +21,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_dtype, check_rng, check_size
+from rnnlib._checks import check_dtype, check_rng, check_size
 
 SCHEMES = ("uniform", "xavier", "orthogonal")
 KINDS = ("rnn", "lstm", "gru")

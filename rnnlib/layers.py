@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import gru as _gru
-from . import lstm as _lstm
-from . import rnn as _rnn
-from ._checks import check_array, check_dtype, check_params, check_size, make_rng
-from .init import SCHEMES, init_params
+from rnnlib import gru as _gru
+from rnnlib import lstm as _lstm
+from rnnlib import rnn as _rnn
+from rnnlib._checks import check_array, check_dtype, check_params, check_size, make_rng
+from rnnlib.init import SCHEMES, init_params
 
 
 

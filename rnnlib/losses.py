@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array
-from .activations import log_softmax
+from rnnlib._checks import check_array
+from rnnlib.activations import log_softmax
 
 
 def mse_loss(pred, target):

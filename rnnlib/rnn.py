@@ -24,8 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_array
-from ._loops import buffer, check_reuse, operand_views, operands_buffer, step_matmul_operands
+from rnnlib._checks import check_array
+from rnnlib._loops import buffer, check_reuse, operand_views, operands_buffer, step_matmul_operands
 
 
 class RNNStepCache(NamedTuple):

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_dtype
-from .layers import GRU, LSTM, RNN
+from rnnlib._checks import check_array, check_dtype
+from rnnlib.layers import GRU, LSTM, RNN
 
 KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 KINDS = {"rnn": (RNN, 1), "lstm": (LSTM, 4), "gru": (GRU, 3)}

@@ -18,7 +18,7 @@ def ax():
 
 @pytest.fixture
 def box_patch():
-    """``box_patch(ax, b)``: the one rounded box patch drawn centred at ``rnnlib.diagrams.Box`` ``b``."""
+    """``box_patch(ax, b)``: the one rounded box patch drawn centred at ``rnnlib.figures.diagrams.Box`` ``b``."""
     def find(ax, b):
         (patch,) = [p for p in ax.patches if isinstance(p, FancyBboxPatch)
                     and abs(p.get_x() + p.get_width() / 2 - b.cx) < 1e-9

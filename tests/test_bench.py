@@ -1,4 +1,4 @@
-"""The benchmark command (rnnlib.bench) and the slower versions it measures (rnnlib.baselines).
+"""The benchmark command (rnnlib.experiments.bench) and the slower versions it measures (rnnlib.experiments.baselines).
 
 A tiny grid runs end to end with and without PyTorch and writes its JSON; the
 per-gate backward steps are gradient-checked; every stage of the performance
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import rnnlib
-from rnnlib import baselines, bench, timing
+from rnnlib.experiments import baselines, bench, timing
 from rnnlib.gates import gru_per_gate_params, gru_step_per_gate, lstm_per_gate_params, lstm_step_per_gate
 from rnnlib.gradcheck import numerical_gradient, rel_error
 

@@ -1,13 +1,13 @@
-"""rnnlib.charlm: batches, temperature sampling, bits per character, n-gram baselines, well-formed lines."""
+"""rnnlib.training.charlm: batches, temperature sampling, bits per character, n-gram baselines, well-formed lines."""
 
 import numpy as np
 import pytest
 
 import rnnlib
-import rnnlib.training
-from rnnlib import charlm
-from rnnlib import toy_language as tl
-from rnnlib.model import SequenceModel, loss_and_grad
+import rnnlib.training.loop
+from rnnlib.training import charlm
+from rnnlib.data import toy_language as tl
+from rnnlib.training.model import SequenceModel, loss_and_grad
 
 CODEC = tl.CharCodec(tl.ToyLanguage().alphabet)
 V = CODEC.V
@@ -52,9 +52,9 @@ def test_window_task_windows_start_at_newlines_and_targets_are_shifted():
 def test_window_task_feeds_train():
     model = _model("gru", H=6)
     task = charlm.window_task(IDS, V, 12, start_id=0)
-    cfg = rnnlib.training.TrainConfig(steps=30, batch_size=8, lr=0.02, eval_every=30, eval_size=32, loss="xent",
+    cfg = rnnlib.training.loop.TrainConfig(steps=30, batch_size=8, lr=0.02, eval_every=30, eval_size=32, loss="xent",
                                       probe_size=0)
-    hist = rnnlib.training.train(model, task, cfg)
+    hist = rnnlib.training.loop.train(model, task, cfg)
     assert hist.eval_loss[-1] < hist.eval_loss[0] - 0.5  # it learns the character frequencies at least
 
 

@@ -1,11 +1,12 @@
-"""Tests for rnnlib.compare: counting matrix products, parameter counts, training the two GRU forms."""
+"""Tests for rnnlib.experiments.compare: counting matrix products, parameter counts, training the two GRU forms."""
 
 import numpy as np
 import pytest
 
 import rnnlib
-from rnnlib import compare, conventions, gates
-from rnnlib.training import TrainConfig
+from rnnlib import conventions, gates
+from rnnlib.experiments import compare
+from rnnlib.training.loop import TrainConfig
 
 D, H, N = 3, 5, 2
 

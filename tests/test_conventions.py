@@ -9,7 +9,7 @@ import pytest
 
 import rnnlib
 from rnnlib import conventions as cv
-from rnnlib import mixups as mx
+from rnnlib.experiments import mixups as mx
 
 TOL = 1e-12
 

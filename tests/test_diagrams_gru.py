@@ -1,12 +1,12 @@
-"""Tests for rnnlib.diagrams_gru: the GRU cell diagram in both forms, in the book's palette."""
+"""Tests for rnnlib.figures.diagrams_gru: the GRU cell diagram in both forms, in the book's palette."""
 
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.colors import to_hex
 from matplotlib.patches import Circle
 
-from rnnlib.diagrams_gru import draw_gru_cell
-from rnnlib.style import lighten, symbol_color
+from rnnlib.figures.diagrams_gru import draw_gru_cell
+from rnnlib.figures.style import lighten, symbol_color
 
 
 def _texts(ax):

@@ -1,10 +1,10 @@
-"""Tests for rnnlib.diagrams_lstm: the LSTM cell diagram in the book's palette."""
+"""Tests for rnnlib.figures.diagrams_lstm: the LSTM cell diagram in the book's palette."""
 
 from matplotlib.colors import to_hex
 from matplotlib.patches import Circle
 
-from rnnlib.diagrams_lstm import draw_lstm_cell
-from rnnlib.style import lighten, symbol_color
+from rnnlib.figures.diagrams_lstm import draw_lstm_cell
+from rnnlib.figures.style import lighten, symbol_color
 
 
 def test_every_gate_and_state_box_has_its_palette_colour(ax, box_patch):

@@ -68,7 +68,7 @@ def test_cell_backward_reference_agrees_with_lstm_step_backward():
 
 def test_torch_to_per_gate_reference_against_torch_equations():
     """The per-gate cell with the converted weights reproduces PyTorch's equations (run in NumPy)."""
-    from rnnlib.mixups import random_torch_state_dict, torch_equations_forward
+    from rnnlib.experiments.mixups import random_torch_state_dict, torch_equations_forward
     rng = np.random.default_rng(3)
     sd = random_torch_state_dict("lstm", 4, 6, rng)
     pg = ch2.torch_to_per_gate_reference(*(sd[k] for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")))
@@ -212,7 +212,7 @@ def test_choose_forget_bias_is_measured(bias, status, mistake):
 def test_measured_gradient_grows_with_the_bias_and_matches_gradient_flow():
     values = [ch2.measured_gradient(b) for b in (0.0, 1.0, 2.0)]
     assert values[0] < values[1] < values[2]
-    table = rnnlib.gradient_flow.gradient_norm_table({"m": ("lstm", {"forget_bias": 2.0})}, T_values=(100,))
+    table = rnnlib.experiments.gradient_flow.gradient_norm_table({"m": ("lstm", {"forget_bias": 2.0})}, T_values=(100,))
     assert values[2] == table.medians[0, 0]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import rnnlib
 from rnnlib import conventions, gates
 from rnnlib.exercises import ch3
-from rnnlib.mixups import torch_equations_forward
+from rnnlib.experiments.mixups import torch_equations_forward
 
 EXERCISES = ch3.EXERCISES
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import rnnlib
-from rnnlib import tasks
+from rnnlib.data import tasks
 from rnnlib.exercises import CheckResult
 from rnnlib.exercises import ch4
-from rnnlib.training import History, TrainConfig
+from rnnlib.training.loop import History, TrainConfig
 
 EXERCISES = ch4.EXERCISES
 CHECKS = {

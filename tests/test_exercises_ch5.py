@@ -4,7 +4,8 @@ the stub is not attempted, and wrong shapes, raising and input-mutating function
 import numpy as np
 import pytest
 
-from rnnlib import charlm, toy_language
+from rnnlib.training import charlm
+from rnnlib.data import toy_language
 from rnnlib.exercises import ch5
 
 EXERCISES = ch5.EXERCISES
@@ -164,7 +165,7 @@ def test_bits_per_char_bad_functions():
     assert ch5.check_bits_per_char(mutating).status == "mutated-input"
 
     def via_charlm(logits, targets):  # the library route: mean loss in nats, then bits
-        from rnnlib.model import loss_and_grad
+        from rnnlib.training.model import loss_and_grad
         return charlm.bits_per_char(loss_and_grad(logits, targets, "xent")[0])
 
     assert ch5.check_bits_per_char(via_charlm).passed

@@ -1,9 +1,9 @@
-"""rnnlib.experiments: spectral-radius scaling and the Jacobian-norm measurements."""
+"""rnnlib.experiments.radius: spectral-radius scaling and the Jacobian-norm measurements."""
 
 import numpy as np
 import pytest
 
-from rnnlib import experiments as E
+from rnnlib.experiments import radius as E
 from rnnlib import rnn_step_forward
 
 

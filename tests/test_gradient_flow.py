@@ -1,10 +1,10 @@
-"""Tests for rnnlib.gradient_flow: the input-gradient measurement and the table of chapters 2-3."""
+"""Tests for rnnlib.experiments.gradient_flow: the input-gradient measurement and the table of chapters 2-3."""
 
 import numpy as np
 import pytest
 
 import rnnlib
-from rnnlib import gradient_flow as gf
+from rnnlib.experiments import gradient_flow as gf
 
 
 def _layers(D, H, seed):

@@ -1,4 +1,4 @@
-"""Tests for rnnlib.inspector (and its compute layer, rnnlib.inspector_compute): gate traces for the
+"""Tests for rnnlib.figures.inspector (and its compute layer, rnnlib.experiments.inspector_compute): gate traces for the
 LSTM and GRU, the preset example, panels and widgets."""
 
 import subprocess
@@ -13,8 +13,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rnnlib  # noqa: E402
-from rnnlib import gates, inspector, inspector_compute  # noqa: E402
-from rnnlib.style import symbol_color  # noqa: E402
+from rnnlib import gates  # noqa: E402
+from rnnlib.figures import inspector  # noqa: E402
+from rnnlib.experiments import inspector_compute  # noqa: E402
+from rnnlib.figures.style import symbol_color  # noqa: E402
 
 KINDS = ("lstm", "gru")
 
@@ -39,10 +41,10 @@ def _x(seed=0, N=2, T=6, D=3):
 def test_compute_layer_is_reexported_and_needs_no_display():
     for name in inspector_compute.__all__:  # the inspector's public names are all still here
         assert getattr(inspector, name) is getattr(inspector_compute, name), name
-    code = ("import sys, rnnlib.inspector_compute; bad = sorted(m for m in sys.modules "
+    code = ("import sys, rnnlib.experiments.inspector_compute; bad = sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('matplotlib', 'ipywidgets', 'IPython')); print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "", f"rnnlib.inspector_compute pulled in: {out.stdout.strip()}"
+    assert out.stdout.strip() == "", f"rnnlib.experiments.inspector_compute pulled in: {out.stdout.strip()}"
 
 
 

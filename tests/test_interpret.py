@@ -1,4 +1,4 @@
-"""rnnlib.interpret: recording activations over a text, ranking units by correlation, the strip plots."""
+"""rnnlib.figures.interpret: recording activations over a text, ranking units by correlation, the strip plots."""
 
 import matplotlib
 
@@ -8,11 +8,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import rnnlib.training  # noqa: E402
-from rnnlib import charlm, gates, interpret  # noqa: E402
-from rnnlib import toy_language as tl  # noqa: E402
-from rnnlib.model import SequenceModel  # noqa: E402
-from rnnlib.style import symbol_color  # noqa: E402
+import rnnlib.training.loop  # noqa: E402
+from rnnlib import gates  # noqa: E402
+from rnnlib.training import charlm  # noqa: E402
+from rnnlib.figures import interpret  # noqa: E402
+from rnnlib.data import toy_language as tl  # noqa: E402
+from rnnlib.training.model import SequenceModel  # noqa: E402
+from rnnlib.figures.style import symbol_color  # noqa: E402
 
 CODEC = tl.CharCodec(tl.ToyLanguage().alphabet)
 V = CODEC.V
@@ -191,16 +193,16 @@ def test_plot_unit_vs_signal_and_bpc_curves():
     assert ax2.yaxis_inverted() and ax2.get_ylabel() == "bracket depth (axis reversed)"
     model = _model("gru")
     ids = CODEC.encode(tl.generate(40, np.random.default_rng(0)).text)
-    cfg = rnnlib.training.TrainConfig(steps=4, batch_size=4, eval_every=2, eval_size=8, loss="xent", probe_size=0)
-    hist = rnnlib.training.train(model, charlm.window_task(ids, V, 10), cfg)
+    cfg = rnnlib.training.loop.TrainConfig(steps=4, batch_size=4, eval_every=2, eval_size=8, loss="xent", probe_size=0)
+    hist = rnnlib.training.loop.train(model, charlm.window_task(ids, V, 10), cfg)
     fig, ax = plt.subplots()
     lines = interpret.plot_bpc_curves(ax, {"GRU": hist}, {"unigram": 4.1, "4-gram": 1.84})
     assert len(lines) == 1
     np.testing.assert_allclose(lines[0].get_ydata(), hist.eval_loss / np.log(2))
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["GRU", "unigram (4.10)", "4-gram (1.84)"]
-    mse = rnnlib.training.train(SequenceModel("rnn", 2, 3, 1), lambda n, r: (r.random((n, 4, 2)), r.random((n, 1))),
-                                rnnlib.training.TrainConfig(steps=2, eval_every=2, eval_size=4, probe_size=0))
+    mse = rnnlib.training.loop.train(SequenceModel("rnn", 2, 3, 1), lambda n, r: (r.random((n, 4, 2)), r.random((n, 1))),
+                                rnnlib.training.loop.TrainConfig(steps=2, eval_every=2, eval_size=4, probe_size=0))
     with pytest.raises(ValueError, match="xent"):
         interpret.plot_bpc_curves(ax, {"x": mse})
     with pytest.raises(TypeError):

@@ -1,9 +1,14 @@
-"""The layering the style guide promises, checked.
+"""The layering the folder tree shows, checked.
 
-The numeric core imports only NumPy (and other rnnlib core modules), so
-``import rnnlib`` is fast and works on a headless machine; matplotlib,
-ipywidgets, IPython and tqdm appear only in the modules above it; nothing in
-rnnlib imports from ``book/``.
+``rnnlib/`` top-level modules are the numeric core: they import only NumPy and
+each other, so ``import rnnlib`` is fast and works on a headless machine.
+Above the core, subpackages by concern, in this order:
+
+    core < data < training < experiments < figures < exercises
+
+A module may import from its own layer and the layers below it, never from a
+layer above. matplotlib, ipywidgets and IPython appear only in ``figures`` and
+``exercises``; tqdm from ``training`` up; nothing in rnnlib imports ``book/``.
 """
 
 import ast
@@ -14,29 +19,81 @@ import sys
 import pytest
 
 PKG = pathlib.Path(__file__).resolve().parents[1] / "rnnlib"
-CORE = ["activations", "_checks", "rnn", "lstm", "gru", "layers", "init", "losses", "optim",
-        "gradcheck", "torch_io", "gates", "conventions", "mixups", "gradient_flow", "experiments",
-        "tasks", "model", "toy_language", "charlm", "compare"]
+LAYERS = ["core", "data", "training", "experiments", "figures", "exercises"]
+STDLIB_OK = {"__future__", "typing", "dataclasses", "numbers", "math", "functools",
+             "collections", "itertools", "warnings", "re", "os", "sys", "time", "json",
+             "argparse", "platform", "contextlib", "io", "base64", "copy", "inspect",
+             "textwrap", "importlib", "pathlib", "statistics", "resource", "gc",
+             "signal", "threading", "traceback", "string", "hashlib", "csv", "shutil",
+             "tempfile", "subprocess", "zlib", "struct", "heapq", "bisect", "enum",
+             "sysconfig", "glob", "html", "abc", "types", "operator", "random"}
+# third-party packages each layer may import (cumulative upward)
+THIRD_PARTY = {"core": {"numpy"}, "data": {"numpy"}, "training": {"numpy", "tqdm"},
+               "experiments": {"numpy", "tqdm", "torch", "threadpoolctl"},
+               "figures": {"numpy", "tqdm", "matplotlib", "ipywidgets", "IPython", "PIL"},
+               "exercises": {"numpy", "tqdm", "matplotlib", "ipywidgets", "IPython",
+                             "nbclient", "nbformat"}}
 UPPER_ONLY = {"matplotlib", "ipywidgets", "IPython", "tqdm", "torch"}
 
 
-def _top_level_imports(path):
+def _layer_of(path):
+    rel = path.relative_to(PKG)
+    return "core" if len(rel.parts) == 1 else rel.parts[0]
+
+
+def _imports(path):
+    """(top-level package names, rnnlib layers) imported anywhere in the file."""
     tree = ast.parse(path.read_text())
-    names = set()
+    here = path.relative_to(PKG.parent).with_suffix("").parts
+    names, layers = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names
+            mods = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - node.level]
+                mod = ".".join(base + ((node.module,) if node.module else ()))
+                mods = [mod] if node.module else [f"{mod}.{a.name}" for a in node.names]
+            else:
+                mods = [node.module] + ([f"{node.module}.{a.name}" for a in node.names]
+                                        if node.module == "rnnlib" else [])
+        else:
+            continue
+        for mod in mods:
+            parts = mod.split(".")
+            if parts[0] == "rnnlib":
+                sub = parts[1] if len(parts) > 1 else None
+                layers.add(sub if sub in LAYERS else "core")
+            else:
+                names.add(parts[0])
+    return names, layers
 
 
-@pytest.mark.parametrize("module", CORE)
-def test_core_module_imports_only_numpy(module):
-    imports = _top_level_imports(PKG / f"{module}.py")
-    third_party = imports - {"numpy", "__future__", "typing", "dataclasses", "numbers", "math",
-                             "functools", "collections", "itertools", "warnings"}
-    assert third_party == set(), f"rnnlib/{module}.py imports {sorted(third_party)}"
+MODULES = sorted(p for p in PKG.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PKG)))
+def test_module_imports_only_from_its_layer_and_below(path):
+    layer = _layer_of(path)
+    names, layers = _imports(path)
+    above = {lay for lay in layers if LAYERS.index(lay) > LAYERS.index(layer)}
+    assert not above, f"rnnlib/{path.relative_to(PKG)} ({layer}) imports upward: {above}"
+    third = names - STDLIB_OK - THIRD_PARTY[layer]
+    assert not third, f"rnnlib/{path.relative_to(PKG)} ({layer}) imports {sorted(third)}"
+
+
+def test_every_layer_is_a_package_with_a_docstring_saying_what_it_may_import():
+    for layer in LAYERS[1:]:
+        init = PKG / layer / "__init__.py"
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and "import" in doc, f"rnnlib/{layer}/__init__.py needs a docstring"
+
+
+def test_the_core_is_flat_and_numpy_only():
+    for path in PKG.glob("*.py"):
+        names, layers = _imports(path)
+        assert layers <= {"core"}, f"{path.name} imports {layers}"
+        assert names - STDLIB_OK <= {"numpy"}, f"{path.name} imports {names - STDLIB_OK}"
 
 
 def test_import_rnnlib_loads_no_plotting_widget_or_torch_module():
@@ -48,4 +105,5 @@ def test_import_rnnlib_loads_no_plotting_widget_or_torch_module():
 
 def test_nothing_in_rnnlib_imports_from_book():
     for path in PKG.rglob("*.py"):
-        assert "book" not in _top_level_imports(path), f"{path.name} imports from book/"
+        names, _ = _imports(path)
+        assert "book" not in names, f"{path.name} imports from book/"

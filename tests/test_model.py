@@ -1,10 +1,10 @@
-"""Tests for rnnlib.model: SequenceModel's backward (finite differences), params sharing, probe."""
+"""Tests for rnnlib.training.model: SequenceModel's backward (finite differences), params sharing, probe."""
 
 import numpy as np
 import pytest
 
 import rnnlib
-from rnnlib.model import SequenceModel, input_gradient_norms, loss_and_grad
+from rnnlib.training.model import SequenceModel, input_gradient_norms, loss_and_grad
 
 KINDS = [("rnn", {}), ("lstm", {"forget_bias": 1.0}), ("gru", {}), ("gru", {"reset_after": False})]
 MODES = ["many_to_one", "many_to_many"]

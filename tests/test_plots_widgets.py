@@ -10,7 +10,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from rnnlib import diagrams, experiments, plots, style, widgets  # noqa: E402
+from rnnlib.figures import diagrams, plots, style, widgets  # noqa: E402
+from rnnlib.experiments import radius as experiments  # noqa: E402
 
 SMALL = experiments.RadiusExperiment(hidden_size=8, input_size=3, steps=12, n_seeds=2)
 

@@ -13,9 +13,9 @@ three times the gated budget) leave wide margins. Runs in ~20 s on one core.
 
 import pytest
 
-from rnnlib import tasks
-from rnnlib.model import SequenceModel
-from rnnlib.training import TrainConfig, train
+from rnnlib.data import tasks
+from rnnlib.training.model import SequenceModel
+from rnnlib.training.loop import TrainConfig, train
 
 T = 50
 H = 32

@@ -1,9 +1,9 @@
-"""Tests for rnnlib.tasks: the adding problem and the copy-memory task."""
+"""Tests for rnnlib.data.tasks: the adding problem and the copy-memory task."""
 
 import numpy as np
 import pytest
 
-from rnnlib import tasks
+from rnnlib.data import tasks
 
 
 def rng(seed=0):

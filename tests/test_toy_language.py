@@ -1,9 +1,9 @@
-"""rnnlib.toy_language: the generated language, its ground-truth signals and the character codec."""
+"""rnnlib.data.toy_language: the generated language, its ground-truth signals and the character codec."""
 
 import numpy as np
 import pytest
 
-from rnnlib import toy_language as tl
+from rnnlib.data import toy_language as tl
 
 LANG = tl.ToyLanguage()
 

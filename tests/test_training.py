@@ -1,4 +1,4 @@
-"""Tests for rnnlib.training (train, truncated BPTT, clipping) and rnnlib.curves (Agg)."""
+"""Tests for rnnlib.training.loop (train, truncated BPTT, clipping) and rnnlib.figures.curves (Agg)."""
 
 import matplotlib
 
@@ -9,9 +9,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rnnlib  # noqa: E402
-from rnnlib import curves, tasks, training  # noqa: E402
-from rnnlib.model import SequenceModel, loss_and_grad  # noqa: E402
-from rnnlib.training import History, TrainConfig, loss_and_backward, train  # noqa: E402
+from rnnlib.figures import curves  # noqa: E402
+from rnnlib.data import tasks  # noqa: E402
+from rnnlib.training import loop as training  # noqa: E402
+from rnnlib.training.model import SequenceModel, loss_and_grad  # noqa: E402
+from rnnlib.training.loop import History, TrainConfig, loss_and_backward, train  # noqa: E402
 
 
 def adding(T):
@@ -66,7 +68,7 @@ def test_probe_reads_the_first_marker():
     h = train(model, adding(10), cfg)
     x, y = adding(10)(32, np.random.default_rng(np.random.SeedSequence(0).spawn(2)[1]))  # the held-out set
     model2 = SequenceModel("rnn", 2, 5, 1, seed=0)
-    g = rnnlib.model.input_gradient_norms(model2, x[:8], y[:8])  # before the update: eval at step 0
+    g = rnnlib.training.model.input_gradient_norms(model2, x[:8], y[:8])  # before the update: eval at step 0
     np.testing.assert_allclose(h.input_grad[0], g.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(h.input_grad_at[0], g[np.arange(8), tasks.first_marker(x[:8])].mean(), rtol=1e-12)
 

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import sigmoid
-from ..gates import lstm_per_gate_params
-from ..lstm import lstm_step_forward
-from ..torch_io import from_torch_state_dict
+from rnnlib.activations import sigmoid
+from rnnlib.gates import lstm_per_gate_params
+from rnnlib.lstm import lstm_step_forward
+from rnnlib.torch_io import from_torch_state_dict
 from ._check import Mistake
 
 # ---------------------------------------------------------------------------

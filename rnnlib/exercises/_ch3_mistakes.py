@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import sigmoid
-from ..conventions import gru_as_other_form, gru_forward_chung
-from ..gru import gru_forward
+from rnnlib.activations import sigmoid
+from rnnlib.conventions import gru_as_other_form, gru_forward_chung
+from rnnlib.gru import gru_forward
 from ._check import Mistake
 
 # ---------------------------------------------------------------------------

@@ -28,14 +28,14 @@ import math
 
 import numpy as np
 
-from ..tasks import adding_problem, copy_baseline
+from rnnlib.data.tasks import adding_problem, copy_baseline
 from ._check import Mistake
 
 # ---------------------------------------------------------------------------
 # 1. An adding-problem batch (checked by its properties)
 # ---------------------------------------------------------------------------
 def adding_batch_reference(N, T, rng):
-    """:func:`rnnlib.tasks.adding_problem`: x (N, T, 2), y (N, 1)."""
+    """:func:`rnnlib.data.tasks.adding_problem`: x (N, T, 2), y (N, 1)."""
     return adding_problem(N, T, rng)
 
 
@@ -158,7 +158,7 @@ def copy_baseline_cases(rng):
 
 
 def copy_baseline_reference(T, length, n_symbols):
-    """:func:`rnnlib.tasks.copy_baseline`: ``length * ln(n_symbols) / (T + 2 length)`` nats."""
+    """:func:`rnnlib.data.tasks.copy_baseline`: ``length * ln(n_symbols) / (T + 2 length)`` nats."""
     return copy_baseline(T, length, n_symbols)
 
 

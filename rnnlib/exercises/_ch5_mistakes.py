@@ -7,7 +7,7 @@ compare the reader's answer with:
   :func:`~rnnlib.exercises.ch5.check_is_well_formed`, hand-picked lines,
   :data:`WELL_FORMED_LINES`);
 * the reference, ``*_reference``: the right answer (the well-formedness reference is
-  :func:`rnnlib.toy_language.is_well_formed` itself);
+  :func:`rnnlib.data.toy_language.is_well_formed` itself);
 * the catalogue, ``*_MISTAKES``: the slips readers make, each a wrong implementation
   with the diagnosis the check prints when the reader's output matches it. Sampling
   mistakes also carry the *distribution* they draw from (``_SamplingMistake``),
@@ -29,10 +29,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..activations import log_softmax, softmax
-from ..charlm import sample_from_logits
-from ..interpret import correlations
-from ..toy_language import BRACKETS, CLOSERS, QUOTE
+from rnnlib.activations import log_softmax, softmax
+from rnnlib.training.charlm import sample_from_logits
+from rnnlib.figures.interpret import correlations
+from rnnlib.data.toy_language import BRACKETS, CLOSERS, QUOTE
 from ._check import Mistake
 
 LN2 = np.log(2.0)

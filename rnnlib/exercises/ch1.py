@@ -28,8 +28,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..activations import sigmoid
-from ..experiments import RadiusExperiment, classify_regime, radius_sweep
+from rnnlib.activations import sigmoid
+from rnnlib.experiments.radius import RadiusExperiment, classify_regime, radius_sweep
 from ._check import WIDTH, Exercise, Mistake
 
 # ---------------------------------------------------------------------------
@@ -260,8 +260,8 @@ REGIME_LIMITS = (1e-2, 1e2)  # below: "vanish", above: "explode"
 def measured_regimes():
     """``{rho: regime}`` measured in the linear regime at lag :data:`REGIME_LAG`.
 
-    Uses :func:`rnnlib.experiments.radius_sweep` with zero inputs (H = 32, median over 5
-    seeds) and :func:`rnnlib.experiments.classify_regime` with :data:`REGIME_LIMITS`.
+    Uses :func:`rnnlib.experiments.radius.radius_sweep` with zero inputs (H = 32, median over 5
+    seeds) and :func:`rnnlib.experiments.radius.classify_regime` with :data:`REGIME_LIMITS`.
     """
     config = RadiusExperiment(steps=REGIME_LAG).linear()
     _, norms = radius_sweep(REGIME_RADII, config)

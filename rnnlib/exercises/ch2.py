@@ -20,7 +20,7 @@ check                           the reader writes
                                 "add" (f=1, i=1), "erase" (f=0, i=0)
 :func:`check_choose_forget_bias`
                                 ``choose_forget_bias() -> float``, checked by measuring the
-                                gradient it lets through 100 steps (:mod:`rnnlib.gradient_flow`)
+                                gradient it lets through 100 steps (:mod:`rnnlib.experiments.gradient_flow`)
 ==============================  ================================================================
 
 Shapes follow the book: batch-first row vectors, ``x_t`` (N, D), ``h``, ``c`` (N, H),
@@ -40,8 +40,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..activations import sigmoid
-from ..gradient_flow import gradient_norm_table
+from rnnlib.activations import sigmoid
+from rnnlib.experiments.gradient_flow import gradient_norm_table
 from ._ch2_mistakes import (BACKWARD_MISTAKES, CELL_STATE_MISTAKES, STEP_MISTAKES, TORCH_MISTAKES,
                             cell_backward_cases, cell_backward_reference, cell_state_cases, lstm_step_reference,
                             predict_cell_state_reference, step_cases, torch_cases, torch_to_per_gate_reference)
@@ -134,7 +134,7 @@ BIAS_MAX = 10.0  # above: the gate can hardly ever close
 def measured_gradient(forget_bias: float) -> float:
     r"""Median over 5 seeds of :math:`\lVert \partial (\sum h_T) / \partial x_1 \rVert`, T = 100, H = 64.
 
-    Measured with :func:`rnnlib.gradient_flow.gradient_norm_table` (PyTorch's init, float64, D = 2).
+    Measured with :func:`rnnlib.experiments.gradient_flow.gradient_norm_table` (PyTorch's init, float64, D = 2).
     """
     table = gradient_norm_table({"LSTM": ("lstm", {"forget_bias": float(forget_bias)})}, T_values=(BIAS_T,))
     return float(table.medians[0, 0])

@@ -38,9 +38,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..model import SequenceModel
-from ..tasks import ADDING_BASELINE_MSE, adding_problem
-from ..training import TrainConfig, train
+from rnnlib.training.model import SequenceModel
+from rnnlib.data.tasks import ADDING_BASELINE_MSE, adding_problem
+from rnnlib.training.loop import TrainConfig, train
 from ._ch4_batch import BATCH_CASES, check_adding_batch  # noqa: F401 - re-exported
 from ._ch4_mistakes import (BASELINE_MISTAKES, CLIP_MISTAKE_FUNCTIONS, CONFIG_DEFAULTS, CONFIG_DIAGNOSES,
                             CONFIG_LIMITS, CONFIG_STEPS, CONFIG_T, CONFIG_THRESHOLD, COPY_MISTAKES,
@@ -158,7 +158,7 @@ def measure_gru_config(hidden_size=32, lr=1e-2, batch_size=64, clip=1.0, update_
     Returns
     -------
     History
-        From :func:`rnnlib.training.train`.
+        From :func:`rnnlib.training.loop.train`.
     """
     model = SequenceModel("gru", 2, hidden_size, 1, seed=0, update_bias=update_bias)
     config = TrainConfig(steps=CONFIG_STEPS, batch_size=batch_size, lr=lr, clip=clip, eval_every=50,

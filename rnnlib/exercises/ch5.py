@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import softmax
-from ..toy_language import is_well_formed as is_well_formed_reference
+from rnnlib.activations import softmax
+from rnnlib.data.toy_language import is_well_formed as is_well_formed_reference
 from ._ch5_mistakes import (BPC_MISTAKES, DEPTH_UNIT_MISTAKES, SAMPLE_MISTAKE_NO_GREEDY, SAMPLE_MISTAKES,
                             WELL_FORMED_MISTAKES, bits_per_char_reference, bpc_cases, depth_unit_cases,
                             find_depth_unit_reference, sample_with_temperature_reference, well_formed_cases)

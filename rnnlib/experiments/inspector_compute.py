@@ -1,10 +1,10 @@
 r"""The gate inspector's compute layer: each gate and state of an LSTM or GRU over time, as arrays.
 
-This is the pure-NumPy part of :mod:`rnnlib.inspector` (STYLE 15: a compute function,
+This is the pure-NumPy part of :mod:`rnnlib.figures.inspector` (STYLE 15: a compute function,
 a plotting function on an ``ax``, a thin widget wrapper). It lives apart from the
 figures and widgets so that the numbers a figure shows can be computed, tested and
-printed without matplotlib or ipywidgets; :mod:`rnnlib.inspector` imports everything
-here and re-exports the public names, so ``rnnlib.inspector.inspect_gates`` is the
+printed without matplotlib or ipywidgets; :mod:`rnnlib.figures.inspector` imports everything
+here and re-exports the public names, so ``rnnlib.figures.inspector.inspect_gates`` is the
 usual way in.
 
 * :func:`inspect_gates` runs a layer over one sequence and returns each gate and
@@ -31,8 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_size
-from .gates import gru_trace, lstm_trace, with_gate_bias
+from rnnlib._checks import check_size
+from rnnlib.gates import gru_trace, lstm_trace, with_gate_bias
 
 #: Panels drawn for each kind, top to bottom: the gates, then the states.
 PANELS = {"lstm": ("f", "i", "o", "c_tilde", "c", "h"), "gru": ("z", "r", "h_tilde", "h")}

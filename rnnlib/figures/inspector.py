@@ -5,21 +5,21 @@ Three layers, as for every interactive figure of the book (STYLE 15):
 * **compute** - :func:`inspect_gates` runs a layer over one sequence and returns each
   gate and state as a (T, H) array (time x unit), optionally with one gate's bias
   shifted (:func:`rnnlib.gates.with_gate_bias`). Pure NumPy, it lives in
-  :mod:`rnnlib.inspector_compute` with the preset example and :func:`summarize_step`;
+  :mod:`rnnlib.experiments.inspector_compute` with the preset example and :func:`summarize_step`;
   the names are re-exported here, so ``inspector.inspect_gates`` works as before.
 * **plot** - :func:`plot_gate_panels` draws those arrays as heatmaps stacked on one
-  time axis, each framed in its symbol's colour (:mod:`rnnlib.style`), with a marker
+  time axis, each framed in its symbol's colour (:mod:`rnnlib.figures.style`), with a marker
   at a chosen step; :func:`inspector_figure` is compute + plot in a new figure.
 * **widgets** - :func:`gate_inspector` (live: sliders for the time step and a gate's
   bias shift, callback :func:`show_inspector`) and :func:`gate_inspector_static`
-  (precomputed frames over bias shifts in a :func:`rnnlib.widgets.static_slider`,
+  (precomputed frames over bias shifts in a :func:`rnnlib.figures.widgets.static_slider`,
   which works in the HTML book without a kernel).
 
 This module holds the plot and widget layers (matplotlib, ipywidgets) and the words
 they print (:data:`DESCRIPTIONS`, :data:`BIAS_LABELS`).
 
 A random layer's gates mean little to look at, so :func:`preset_sequence` and
-:func:`preset_params` (from :mod:`rnnlib.inspector_compute`) give a small, seeded
+:func:`preset_params` (from :mod:`rnnlib.experiments.inspector_compute`) give a small, seeded
 "write, hold, read" example to inspect: the LSTM stores a value at a write marker and
 shows it at a read marker.
 
@@ -35,13 +35,13 @@ import numpy as np
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from ._checks import check_array
-from .inspector_compute import (GATES, MEMORY, PANELS, PRESET_CHANNELS, SIGMOID_GATES, PresetSequence,
+from rnnlib._checks import check_array
+from rnnlib.experiments.inspector_compute import (GATES, MEMORY, PANELS, PRESET_CHANNELS, SIGMOID_GATES, PresetSequence,
                                 _check_delta, _check_gate, _check_kind, _check_step, _trace_length,
                                 inspect_gates, preset_params, preset_sequence, summarize_step)
-from .plots import plot_states
-from .style import SYMBOL_LABELS, symbol_color
-from .widgets import static_slider
+from rnnlib.figures.plots import plot_states
+from rnnlib.figures.style import SYMBOL_LABELS, symbol_color
+from rnnlib.figures.widgets import static_slider
 
 #: What each panel shows, in words.
 DESCRIPTIONS = {
@@ -95,7 +95,7 @@ def plot_gate_panels(axes_or_fig, trace, kind, t=None, *, x=None, x_labels=None,
     -----
     Colours: sigmoid gates on [0, 1] (``cividis``), tanh outputs on [-1, 1] and the
     cell state on [-c_limit, c_limit] (``RdBu_r``); each frame and title in the
-    symbol's colour from :data:`rnnlib.style.GATE_COLORS`.
+    symbol's colour from :data:`rnnlib.figures.style.GATE_COLORS`.
     """
     kind = _check_kind(kind)
     T = _trace_length(trace, kind)
@@ -238,7 +238,7 @@ def gate_inspector_static(kind, params, x, *, gate=None, shifts=(-3, -2, -1, 0, 
                           **figure_kw):
     r"""Static inspector: the figure precomputed for each bias shift of one gate, in a slider.
 
-    Works in the HTML book without a kernel (:func:`rnnlib.widgets.static_slider`).
+    Works in the HTML book without a kernel (:func:`rnnlib.figures.widgets.static_slider`).
     The cell state's colour scale is the same in every frame.
 
     Parameters
@@ -258,7 +258,7 @@ def gate_inspector_static(kind, params, x, *, gate=None, shifts=(-3, -2, -1, 0, 
 
     Returns
     -------
-    rnnlib.widgets.FrameSlider
+    rnnlib.figures.widgets.FrameSlider
     """
     kind = _check_kind(kind)
     gate = GATES[kind][0] if gate is None else _check_gate(kind, gate)

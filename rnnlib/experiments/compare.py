@@ -11,8 +11,8 @@ r"""GRU against GRU, and GRU against LSTM: the measurements of Chapter 3.
   from the *same* initial function on the adding problem (several seeds) and
   collect the final held-out losses.
 
-The training uses :mod:`rnnlib.model`, :mod:`rnnlib.training` and
-:mod:`rnnlib.tasks`; nothing here imports matplotlib or torch.
+The training uses :mod:`rnnlib.training.model`, :mod:`rnnlib.training.loop` and
+:mod:`rnnlib.data.tasks`; nothing here imports matplotlib or torch.
 
 References
 ----------
@@ -29,12 +29,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_size
-from .conventions import gru_as_other_form
-from .layers import GRU
-from .model import SequenceModel
-from .tasks import ADDING_BASELINE_MSE, adding_problem
-from .training import TrainConfig, train
+from rnnlib._checks import check_size
+from rnnlib.conventions import gru_as_other_form
+from rnnlib.layers import GRU
+from rnnlib.training.model import SequenceModel
+from rnnlib.data.tasks import ADDING_BASELINE_MSE, adding_problem
+from rnnlib.training.loop import TrainConfig, train
 
 FORMS = ("after", "before")
 """The two GRU forms, in the order of every array here: reset after / before the matmul."""
@@ -175,7 +175,7 @@ class TwoFormsResult(NamedTuple):
 
     seeds: tuple  # (S,)
     final_loss: np.ndarray  # (2, S): held-out MSE after training; rows FORMS ("after", "before")
-    histories: dict  # (form, seed) -> rnnlib.training.History
+    histories: dict  # (form, seed) -> rnnlib.training.loop.History
     baseline: float  # MSE of the best memoryless prediction (1/6)
     config: TrainConfig
     T: int
@@ -197,7 +197,7 @@ def train_two_forms(T=30, hidden_size=24, seeds=(0, 1, 2), config: TrainConfig |
     Parameters
     ----------
     T : int
-        Sequence length of the adding problem (:func:`rnnlib.tasks.adding_problem`).
+        Sequence length of the adding problem (:func:`rnnlib.data.tasks.adding_problem`).
     hidden_size : int
     seeds : sequence of int
         Seed s initialises both models (:func:`two_forms_models`) and the data

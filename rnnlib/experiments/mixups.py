@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_rng, check_size, make_rng
-from .activations import sigmoid
-from .conventions import (_RNNLIB_GATES, TORCH_GATES, _check_kind, _restack,
+from rnnlib._checks import check_array, check_rng, check_size, make_rng
+from rnnlib.activations import sigmoid
+from rnnlib.conventions import (_RNNLIB_GATES, TORCH_GATES, _check_kind, _restack,
                           gru_as_other_form, gru_forward_chung)
-from .layers import GRU
-from .torch_io import KEYS, from_torch_state_dict
+from rnnlib.layers import GRU
+from rnnlib.torch_io import KEYS, from_torch_state_dict
 
 MIXUPS = {  # key -> what was done wrong; measured by mixup_errors
     "lstm_correct": "torch LSTM weights converted correctly (rnnlib.from_torch_state_dict)",

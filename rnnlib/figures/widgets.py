@@ -1,8 +1,8 @@
 r"""Interactive figures: thin ipywidgets wrappers over rnnlib's compute and plot functions.
 
 Each interactive figure has three layers (STYLE 15): a pure compute function
-(:mod:`rnnlib.experiments`), a function that draws on an ``ax``
-(:mod:`rnnlib.plots`), and here a thin wrapper. Everything a widget calls is
+(:mod:`rnnlib.experiments.radius`), a function that draws on an ``ax``
+(:mod:`rnnlib.figures.plots`), and here a thin wrapper. Everything a widget calls is
 a plain function that can be unit-tested directly, because an exception
 inside an ipywidgets callback does not fail a notebook run or a book build.
 
@@ -33,9 +33,9 @@ import numpy as np
 from IPython.display import display
 from matplotlib.figure import Figure
 
-from .experiments import RadiusExperiment, radius_sweep, states_for_radius
-from .plots import figure_to_png, plot_gradient_norms, plot_reference_power
-from .style import LINE_COLORS
+from rnnlib.experiments.radius import RadiusExperiment, radius_sweep, states_for_radius
+from rnnlib.figures.plots import figure_to_png, plot_gradient_norms, plot_reference_power
+from rnnlib.figures.style import LINE_COLORS
 
 RADIUS_YLIM = (1e-20, 1e20)
 

@@ -9,7 +9,7 @@ to repeat that search:
   :func:`rnnlib.gates.lstm_trace` / :func:`~rnnlib.gates.gru_trace`);
 * :func:`correlations`, :func:`rank_units` - Pearson correlation of each unit
   with a per-character signal (e.g. the bracket depth of
-  :func:`rnnlib.toy_language.structure_signals`), units sorted by
+  :func:`rnnlib.data.toy_language.structure_signals`), units sorted by
   :math:`|r|`;
 * :func:`gate_means_at` - a unit's mean gate values at given characters
   (what its gates do at ``(`` and ``)``);
@@ -34,13 +34,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ._checks import check_array
-from .charlm import LN2, one_hot
-from .gates import gru_trace, lstm_trace
-from .layers import Recurrent
-from .model import SequenceModel
-from .style import LINE_COLORS, NEUTRAL, SYMBOL_LABELS, symbol_color
-from .toy_language import NEWLINE, CharCodec
+from rnnlib._checks import check_array
+from rnnlib.training.charlm import LN2, one_hot
+from rnnlib.gates import gru_trace, lstm_trace
+from rnnlib.layers import Recurrent
+from rnnlib.training.model import SequenceModel
+from rnnlib.figures.style import LINE_COLORS, NEUTRAL, SYMBOL_LABELS, symbol_color
+from rnnlib.data.toy_language import NEWLINE, CharCodec
 
 #: What :func:`record_activations` returns for each kind, in drawing order.
 RECORDED = {"lstm": ("c", "h", "f", "i", "o", "c_tilde"), "gru": ("h", "z", "r", "h_tilde"), "rnn": ("h",)}
@@ -277,7 +277,7 @@ def plot_unit_gates(axes_or_fig, text, trace, unit, *, names=None, width=64, c_l
     -----
     Sigmoid gates on [0, 1] with ``cividis`` (dark = closed, yellow = open),
     tanh quantities on [-1, 1] and the cell state on [-c_limit, c_limit] with
-    ``RdBu_r``; each title in its symbol's colour (:mod:`rnnlib.style`).
+    ``RdBu_r``; each title in its symbol's colour (:mod:`rnnlib.figures.style`).
     """
     names = list(trace) if names is None else list(names)
     missing = [n for n in names if n not in trace]
@@ -317,7 +317,7 @@ def plot_unit_vs_signal(ax, values, signal, *, label="unit", signal_label="brack
     label, signal_label : str
         Legend entries.
     symbol : str
-        Colour of the unit's line (a key of :data:`rnnlib.style.GATE_COLORS`).
+        Colour of the unit's line (a key of :data:`rnnlib.figures.style.GATE_COLORS`).
     flip_signal : bool
         Draw the signal's axis upside down (labelled so), for a unit that
         falls as the signal rises (r < 0): the two curves then overlap.
@@ -351,13 +351,13 @@ def plot_bpc_curves(ax, histories, baselines=None, *, colors=None):
     ----------
     ax : matplotlib Axes
     histories : dict {str: History}
-        ``"xent"`` runs of :func:`rnnlib.training.train`; their ``eval_loss``
+        ``"xent"`` runs of :func:`rnnlib.training.loop.train`; their ``eval_loss``
         (nats) is divided by ln 2.
     baselines : dict {str: float}, optional
         Bits per character of models that are not trained (e.g. the unigram
         and n-gram), drawn as dashed horizontal lines, labelled.
     colors : dict {str: colour}, optional
-        Default: :data:`rnnlib.style.LINE_COLORS` in order.
+        Default: :data:`rnnlib.figures.style.LINE_COLORS` in order.
 
     Returns
     -------

@@ -4,8 +4,8 @@ Okabe and Ito (2008) chose eight colours that stay distinguishable for the
 common forms of colour blindness. This module names them (:data:`OKABE_ITO`)
 and assigns each symbol of the book a colour (:data:`GATE_COLORS`), so that
 ``h`` is the same blue in every diagram, plot and widget of every chapter.
-Plain hex strings only: no matplotlib here, so :mod:`rnnlib.plots`,
-:mod:`rnnlib.diagrams` and anything else can import it.
+Plain hex strings only: no matplotlib here, so :mod:`rnnlib.figures.plots`,
+:mod:`rnnlib.figures.diagrams` and anything else can import it.
 
 Eight colours for eleven symbols means some symbols share one. The sharing
 follows the *role* of a symbol, and each chapter's set stays distinct:

@@ -1,15 +1,15 @@
 r"""Plot helpers: each draws on a matplotlib ``ax`` it is given, in the book's palette.
 
 The helpers never create figures or call ``plt.show()``; the notebook (or
-:mod:`rnnlib.widgets`) owns the figure, so the same helper serves a static
+:mod:`rnnlib.figures.widgets`) owns the figure, so the same helper serves a static
 figure, one panel of a grid, a frame of a static slider and a live widget.
-Colours come from :mod:`rnnlib.style`.
+Colours come from :mod:`rnnlib.figures.style`.
 
 * :func:`plot_gradient_norms` - one curve of a norm against the lag, log scale;
 * :func:`plot_gradient_norm_family` - several such curves (one per radius, gate, model);
 * :func:`plot_reference_power` - the guide :math:`\rho^k` of the linear regime;
 * :func:`plot_states` - a heatmap of a quantity over time (states, gates);
-* :func:`figure_to_png` - a figure as PNG bytes (for :mod:`rnnlib.widgets`).
+* :func:`figure_to_png` - a figure as PNG bytes (for :mod:`rnnlib.figures.widgets`).
 
 matplotlib is imported here only, never by the numeric core.
 """
@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from .style import LINE_COLORS, NEUTRAL, SYMBOL_LABELS, symbol_color
+from rnnlib.figures.style import LINE_COLORS, NEUTRAL, SYMBOL_LABELS, symbol_color
 
 GRAD_NORM_LABEL = r"$\Vert \partial h_T / \partial h_{T-k} \Vert_2$"
 
@@ -46,13 +46,13 @@ def plot_gradient_norms(ax, lags, norms, *, label=None, color=None, symbol="h",
         The lags :math:`k` (x axis).
     norms : array (K,)
         The norm at each lag (y axis), e.g. from
-        :func:`rnnlib.experiments.jacobian_product_norms`.
+        :func:`rnnlib.experiments.radius.jacobian_product_norms`.
     label : str, optional
         Legend entry.
     color : str, optional
         Line colour; by default the colour of ``symbol``.
     symbol : str
-        Key of :data:`rnnlib.style.GATE_COLORS` whose gradient this is.
+        Key of :data:`rnnlib.figures.style.GATE_COLORS` whose gradient this is.
     xlabel, ylabel : str
     **line_kw
         Passed to ``ax.plot`` (``linestyle``, ``linewidth``, ...).
@@ -82,7 +82,7 @@ def plot_gradient_norm_family(ax, lags, norms, labels, *, colors=None, legend_ti
         One curve per row.
     labels : sequence of M str
     colors : sequence of M str, optional
-        Default: :data:`rnnlib.style.LINE_COLORS` in order.
+        Default: :data:`rnnlib.figures.style.LINE_COLORS` in order.
     legend_title : str, optional
     highlight : int, optional
         Index of a curve to draw bold; the others are drawn faint.
@@ -131,7 +131,7 @@ def plot_states(ax, values, name, *, vmin=None, vmax=None, cmap=None, colorbar=T
     values : array (T, H)
         E.g. the hidden states of one sequence, or a gate's values.
     name : str
-        Its symbol (a key of :data:`rnnlib.style.GATE_COLORS`): sets the
+        Its symbol (a key of :data:`rnnlib.figures.style.GATE_COLORS`): sets the
         colour of the frame and the title.
     vmin, vmax : float, optional
         Colour limits. Default: [-1, 1] with a diverging map if any value is

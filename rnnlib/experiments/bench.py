@@ -1,6 +1,6 @@
 r"""Benchmark rnnlib's layers against PyTorch, the matmul-FLOP limit and the per-gate loop.
 
-Run ``python -m rnnlib.bench`` for the grid of issue 8 (RNN, LSTM, GRU;
+Run ``python -m rnnlib.experiments.bench`` for the grid of issue 8 (RNN, LSTM, GRU;
 N in {1, 32}, H in {64, 256}, T in {50, 200}, D = 64; float64 and float32),
 or a part of it (``--kinds lstm --N 32 --H 256 --T 50 --dtypes float32``);
 ``--help`` lists the options. Each configuration times one forward and one
@@ -12,11 +12,11 @@ backward pass of
   weights, ``out.backward(dhs)``, the input requiring a gradient, if torch is
   installed;
 * ``per-gate`` (N = 1 only): the chapter-2 cells, one matmul per gate, in a
-  loop over time, forward and backward (:mod:`rnnlib.baselines`);
-* the matmul-FLOP limit: the FLOPs of the pass (:func:`rnnlib.timing.matmul_flops`) divided
+  loop over time, forward and backward (:mod:`rnnlib.experiments.baselines`);
+* the matmul-FLOP limit: the FLOPs of the pass (:func:`rnnlib.experiments.timing.matmul_flops`) divided
   by the rate of a large square matmul, measured in the same round.
 
-Everything runs on one thread (:func:`rnnlib.timing.one_thread`: threadpoolctl and
+Everything runs on one thread (:func:`rnnlib.experiments.timing.one_thread`: threadpoolctl and
 ``torch.set_num_threads(1)``).
 The implementations are interleaved in rounds, in an order that rotates, and
 every ratio is a median over rounds of ratios taken within a round, so a
@@ -39,10 +39,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import baselines, timing
-from .gradcheck import rel_error
-from .timing import GATES, matmul_flops, matmul_rate, one_thread, sample_problem, time_per_call, timer
-from .torch_io import to_torch_state_dict
+from rnnlib.experiments import baselines
+
+from rnnlib.experiments import timing
+from rnnlib.gradcheck import rel_error
+from rnnlib.experiments.timing import GATES, matmul_flops, matmul_rate, one_thread, sample_problem, time_per_call, timer
+from rnnlib.torch_io import to_torch_state_dict
 
 GRID = {"kinds": ["rnn", "lstm", "gru"], "N": [1, 32], "H": [64, 256], "T": [50, 200], "D": 64,
         "dtypes": ["float64", "float32"]}
@@ -236,7 +238,7 @@ def report(result, out=None):
     out = sys.stdout if out is None else out
     env, m = result["environment"], result["meta"]
     pw = print
-    pw(f"rnnlib.bench: forward + backward per pass, {m['rounds']} rounds, implementations interleaved", file=out)
+    pw(f"rnnlib.experiments.bench: forward + backward per pass, {m['rounds']} rounds, implementations interleaved", file=out)
     pw(f"  numpy {env['numpy']}, torch {env['torch'] or 'not installed'}, CPU {env['cpu']}", file=out)
     pools = env["threadpools"]
     if isinstance(pools, list):
@@ -304,8 +306,8 @@ def run(kinds=GRID["kinds"], N=GRID["N"], H=GRID["H"], T=GRID["T"], D=GRID["D"],
 
 
 def main(argv=None):
-    """Command line: ``python -m rnnlib.bench [options]``."""
-    ap = argparse.ArgumentParser(prog="python -m rnnlib.bench", description=__doc__.split("\n\n")[0])
+    """Command line: ``python -m rnnlib.experiments.bench [options]``."""
+    ap = argparse.ArgumentParser(prog="python -m rnnlib.experiments.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--kinds", nargs="+", choices=list(GATES), default=GRID["kinds"])
     ap.add_argument("--N", nargs="+", type=int, default=GRID["N"], help="batch sizes")
     ap.add_argument("--H", nargs="+", type=int, default=GRID["H"], help="hidden sizes")

@@ -1,6 +1,6 @@
 r"""Timing NumPy code fairly on a shared machine, and the matmul-FLOP limit.
 
-Used by the benchmark command (:mod:`rnnlib.bench`) and the performance chapter.
+Used by the benchmark command (:mod:`rnnlib.experiments.bench`) and the performance chapter.
 
 * :func:`one_thread`: BLAS (and torch) on one thread for a block of code;
 * :func:`compare`: several functions timed against one of them, interleaved
@@ -24,8 +24,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ._loops import step_matmul_operands
-from .layers import GRU, LSTM, RNN
+from rnnlib._loops import step_matmul_operands
+from rnnlib.layers import GRU, LSTM, RNN
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # gate blocks G stacked in W_x, W_h
 LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_size
-from ._checks import check_rng
+from rnnlib._checks import check_size
+from rnnlib._checks import check_rng
 
 ADDING_BASELINE_MSE = 1.0 / 6.0
 r"""MSE of the constant prediction 1.0 on the adding problem.

@@ -43,8 +43,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_size
-from ._checks import check_rng
+from rnnlib._checks import check_size
+from rnnlib._checks import check_rng
 
 #: Opening bracket -> closing bracket.
 BRACKETS = {"(": ")", "[": "]", "{": "}"}

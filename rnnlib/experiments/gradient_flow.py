@@ -30,12 +30,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_array, check_size
-from .gru import gru_backward, gru_forward
-from ._checks import check_rng
-from .layers import GRU, LSTM, RNN
-from .lstm import lstm_backward, lstm_forward
-from .rnn import rnn_backward, rnn_forward
+from rnnlib._checks import check_array, check_size
+from rnnlib.gru import gru_backward, gru_forward
+from rnnlib._checks import check_rng
+from rnnlib.layers import GRU, LSTM, RNN
+from rnnlib.lstm import lstm_backward, lstm_forward
+from rnnlib.rnn import rnn_backward, rnn_forward
 
 DEFAULT_MODELS = {  # name -> (kind, keyword arguments of the layer class)
     "tanh RNN": ("rnn", {}),

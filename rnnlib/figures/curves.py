@@ -2,7 +2,7 @@ r"""Training curves for chapter 4: loss against step, and the gradient reaching 
 
 Each helper draws on a matplotlib ``ax`` it is given (it never creates a
 figure or calls ``plt.show()``) from a dict ``{label: History}`` of
-:func:`rnnlib.training.train` runs, one colour per run in dict order:
+:func:`rnnlib.training.loop.train` runs, one colour per run in dict order:
 
 * :func:`plot_training_curves` - held-out loss (or training loss, or
   accuracy) against the training step, log scale, with the task's
@@ -11,7 +11,7 @@ figure or calls ``plt.show()``) from a dict ``{label: History}`` of
   reaching an early input (the adding problem's first marker) at each
   evaluation, log scale.
 
-Colours come from :data:`rnnlib.style.LINE_COLORS` (Okabe–Ito); matplotlib is
+Colours come from :data:`rnnlib.figures.style.LINE_COLORS` (Okabe–Ito); matplotlib is
 imported here and in the other plotting modules only.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 try:
-    from .style import LINE_COLORS, NEUTRAL
+    from rnnlib.figures.style import LINE_COLORS, NEUTRAL
 except ImportError:  # pragma: no cover - style.py is the book's palette; this is its Okabe–Ito fallback
     LINE_COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"]
     NEUTRAL = "#555555"
@@ -34,7 +34,7 @@ def _check_histories(histories, colors):
         raise TypeError(f"histories must be a non-empty dict {{label: History}}; got {type(histories).__name__}")
     for label, h in histories.items():
         if not hasattr(h, "eval_loss") or not hasattr(h, "config"):
-            raise TypeError(f"histories[{label!r}] must be a History from rnnlib.training.train; "
+            raise TypeError(f"histories[{label!r}] must be a History from rnnlib.training.loop.train; "
                             f"got {type(h).__name__}")
     if colors is None:
         if len(histories) > len(LINE_COLORS):
@@ -73,13 +73,13 @@ def plot_training_curves(ax, histories, baseline=None, metric="eval", *, colors=
         Runs to compare; the keys are the legend labels.
     baseline : float, optional
         Drawn as a dashed grey line labelled "baseline" (e.g.
-        :data:`rnnlib.tasks.ADDING_BASELINE_MSE`, :func:`rnnlib.tasks.copy_baseline`).
+        :data:`rnnlib.data.tasks.ADDING_BASELINE_MSE`, :func:`rnnlib.data.tasks.copy_baseline`).
     metric : {"eval", "train", "accuracy"}
         ``"eval"``: held-out loss at each evaluation (log y). ``"train"``:
         training-batch loss, trailing mean over ``smooth`` steps (log y).
         ``"accuracy"``: held-out accuracy (``"xent"`` runs, linear y).
     colors : dict {str: colour}, optional
-        Default: :data:`rnnlib.style.LINE_COLORS` in order.
+        Default: :data:`rnnlib.figures.style.LINE_COLORS` in order.
     smooth : int
         Window of the trailing mean for ``metric="train"`` (1: raw).
 

@@ -1,18 +1,18 @@
-r"""The LSTM cell drawn from the primitives of :mod:`rnnlib.diagrams`, in the book's palette.
+r"""The LSTM cell drawn from the primitives of :mod:`rnnlib.figures.diagrams`, in the book's palette.
 
 :func:`draw_lstm_cell` draws one cell: the cell state :math:`C` runs straight across
 the top (one multiplication by :math:`f_t`, one addition), the four gate boxes sit
 below it, fed by :math:`h_{t-1}` and :math:`x_t`, and the output path on the right
 turns :math:`C_t` into :math:`h_t = o_t \odot \tanh(C_t)`. Every gate box, and the
-arrow that leaves it, has its symbol's colour (:data:`rnnlib.style.GATE_COLORS`).
+arrow that leaves it, has its symbol's colour (:data:`rnnlib.figures.style.GATE_COLORS`).
 """
 
 from __future__ import annotations
 
 from matplotlib.patches import FancyBboxPatch
 
-from .diagrams import arrow, box, label, op_node, setup_axes
-from .style import NEUTRAL, SYMBOL_LABELS, symbol_color
+from rnnlib.figures.diagrams import arrow, box, label, op_node, setup_axes
+from rnnlib.figures.style import NEUTRAL, SYMBOL_LABELS, symbol_color
 
 # x positions of the four gates and of the output path
 _X_F, _X_I, _X_C, _X_O, _X_OUT = 2.0, 3.7, 5.2, 7.0, 8.6

@@ -2,12 +2,12 @@ r"""Character-level language modelling: batches, sampling, bits per character, b
 
 A character language model reads a text one character at a time and, at every
 step, outputs a distribution over the next character. With a
-:class:`~rnnlib.model.SequenceModel` in ``"many_to_many"`` mode the input at
+:class:`~rnnlib.training.model.SequenceModel` in ``"many_to_many"`` mode the input at
 step t is the one-hot vector of character :math:`c_t` and the target is the
 id of :math:`c_{t+1}`; the loss is the softmax cross-entropy in nats.
 
 * **Data** - :func:`one_hot`; :func:`window_task`, a ``task_fn(N, rng)`` for
-  :func:`rnnlib.training.train` that cuts windows of T characters out of a
+  :func:`rnnlib.training.loop.train` that cuts windows of T characters out of a
   corpus, each starting at a newline.
 * **Sampling** - :func:`sample_from_logits` (temperature, greedy at 0) and
   :func:`sample_text`, which runs the recurrent layer one character at a
@@ -18,8 +18,8 @@ id of :math:`c_{t+1}`; the loss is the softmax cross-entropy in nats.
   strings; n = 1 is the unigram model, which ignores history altogether.
 
 Whether generated lines close their brackets is checked by
-:func:`rnnlib.toy_language.is_well_formed` and
-:func:`~rnnlib.toy_language.well_formed_fraction`.
+:func:`rnnlib.data.toy_language.is_well_formed` and
+:func:`~rnnlib.data.toy_language.well_formed_fraction`.
 
 Only NumPy and the rnnlib core are imported here.
 """
@@ -30,11 +30,11 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_size
-from .activations import log_softmax
-from ._checks import check_rng
-from .model import SequenceModel
-from .toy_language import NEWLINE, CharCodec
+from rnnlib._checks import check_size
+from rnnlib.activations import log_softmax
+from rnnlib._checks import check_rng
+from rnnlib.training.model import SequenceModel
+from rnnlib.data.toy_language import NEWLINE, CharCodec
 
 LN2 = float(np.log(2.0))
 
@@ -64,7 +64,7 @@ def _check_ids(name, ids, V=None, min_len=1):
 
 
 def window_task(ids, V, T, *, start_id=None, dtype=np.float64):
-    r"""A ``task_fn(N, rng) -> (x, y)`` of next-character windows, for :func:`rnnlib.training.train`.
+    r"""A ``task_fn(N, rng) -> (x, y)`` of next-character windows, for :func:`rnnlib.training.loop.train`.
 
     Parameters
     ----------
@@ -313,7 +313,7 @@ class NGramModel:
         Added to every count (k = 1: Laplace).
     pad : int
         Id that pads the left of a text (default 0, the newline of a
-        :class:`~rnnlib.toy_language.CharCodec` built from the toy language).
+        :class:`~rnnlib.data.toy_language.CharCodec` built from the toy language).
 
     Attributes
     ----------

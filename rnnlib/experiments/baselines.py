@@ -1,4 +1,4 @@
-r"""The slower versions that :mod:`rnnlib.bench` and the performance chapter measure.
+r"""The slower versions that :mod:`rnnlib.experiments.bench` and the performance chapter measure.
 
 Each runs a whole sequence forward and backward and returns the same numbers as
 the fast sequence functions (:func:`rnnlib.lstm.lstm_forward` ...), with one
@@ -33,10 +33,10 @@ from functools import partial
 
 import numpy as np
 
-from . import gru as _gru
-from . import lstm as _lstm
-from . import rnn as _rnn
-from .gates import gru_per_gate_params, gru_step_per_gate, lstm_per_gate_params, lstm_step_per_gate
+from rnnlib import gru as _gru
+from rnnlib import lstm as _lstm
+from rnnlib import rnn as _rnn
+from rnnlib.gates import gru_per_gate_params, gru_step_per_gate, lstm_per_gate_params, lstm_step_per_gate
 
 STAGES = ("per_gate", "step_loop", "allocating", "in_place")
 _SYMBOL = {"lstm": ("f", "i", "o", "c"), "gru": ("z", "r", "h")}  # per-gate subscripts, stacking order

@@ -1,4 +1,4 @@
-r"""The GRU cell diagram of Chapter 3, built from the primitives of :mod:`rnnlib.diagrams`.
+r"""The GRU cell diagram of Chapter 3, built from the primitives of :mod:`rnnlib.figures.diagrams`.
 
 :func:`draw_gru_cell` draws one GRU step in either form. The state runs along
 the top, from :math:`h_{t-1}` on the left to :math:`h_t` on the right; on its
@@ -12,7 +12,7 @@ forms is where the reset gate acts:
 * reset before (``reset_after=False``): on :math:`h_{t-1}` itself, before the
   product with :math:`W_{hh}`.
 
-Every line has the colour of the quantity it carries (:mod:`rnnlib.style`):
+Every line has the colour of the quantity it carries (:mod:`rnnlib.figures.style`):
 the state blue, the input sky blue, z orange, r reddish purple, the candidate
 vermillion.
 """
@@ -22,8 +22,8 @@ from __future__ import annotations
 import matplotlib.patheffects as pe
 from matplotlib.patches import FancyBboxPatch
 
-from .diagrams import arrow, box, label, op_node, setup_axes
-from .style import NEUTRAL, lighten, symbol_color
+from rnnlib.figures.diagrams import arrow, box, label, op_node, setup_axes
+from rnnlib.figures.style import NEUTRAL, lighten, symbol_color
 
 _LW = 1.6
 

@@ -38,8 +38,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._checks import check_rng
-from .rnn import rnn_forward
+from rnnlib._checks import check_rng
+from rnnlib.rnn import rnn_forward
 
 NORMS = ("spectral", "fro")
 

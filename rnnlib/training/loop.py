@@ -1,4 +1,4 @@
-r"""Train a :class:`~rnnlib.model.SequenceModel` on a synthetic task, and record it.
+r"""Train a :class:`~rnnlib.training.model.SequenceModel` on a synthetic task, and record it.
 
 :func:`train` runs Adam with gradient clipping by global norm on fresh
 batches from a task generator ``task_fn(N, rng) -> (x, y)`` (e.g.
@@ -39,8 +39,8 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from .model import LOSSES, SequenceModel, input_gradient_norms, loss_and_grad
-from .optim import Adam, clip_grad_norm, global_norm
+from rnnlib.training.model import LOSSES, SequenceModel, input_gradient_norms, loss_and_grad
+from rnnlib.optim import Adam, clip_grad_norm, global_norm
 
 
 @dataclass
@@ -109,7 +109,7 @@ class History:
         (over the last ``accuracy_last`` steps if set).
     input_grad : ndarray (E, T)
         Mean over the probe sequences of :math:`\lVert \partial \ell_n / \partial x_{n,t} \rVert`
-        (see :func:`rnnlib.model.input_gradient_norms`); empty if the probe is off.
+        (see :func:`rnnlib.training.model.input_gradient_norms`); empty if the probe is off.
     input_grad_at : ndarray (E,)
         Mean over the probe sequences of that norm at ``probe_position(x)``
         (or t = 0); empty if the probe is off.
@@ -158,7 +158,7 @@ def loss_and_backward(model, x, y, loss="mse", tbptt=None):
     model : SequenceModel
     x : ndarray (N, T, D)
     y : ndarray
-        Targets as for :func:`rnnlib.model.loss_and_grad`.
+        Targets as for :func:`rnnlib.training.model.loss_and_grad`.
     loss : {"mse", "xent"}
     tbptt : int or None
         Truncation length k (``None`` or k >= T: full BPTT).

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_size, make_rng
-from .layers import GRU, LSTM, RNN, Linear, Recurrent
-from .losses import mse_loss, softmax_cross_entropy
+from rnnlib._checks import check_array, check_size, make_rng
+from rnnlib.layers import GRU, LSTM, RNN, Linear, Recurrent
+from rnnlib.losses import mse_loss, softmax_cross_entropy
 
 KINDS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 MODES = ("many_to_one", "many_to_many")
@@ -143,7 +143,7 @@ class SequenceModel:
         x : ndarray (N, T, D)
         state : None, ndarray (N, H) or tuple (h0, c0) for the LSTM
             Initial state (``None``: zeros). Gradients are not propagated
-            into it (see :mod:`rnnlib.training` for truncated BPTT).
+            into it (see :mod:`rnnlib.training.loop` for truncated BPTT).
         return_state : bool
             Also return the final state.
 

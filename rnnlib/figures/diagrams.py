@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.path import Path
 
-from .style import NEUTRAL, lighten, symbol_color
+from rnnlib.figures.style import NEUTRAL, lighten, symbol_color
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def box(ax, center, text, *, symbol=None, color=None, width=1.0, height=0.6, fon
     text : str
         E.g. ``"$h_t$"``.
     symbol : str, optional
-        Key of :data:`rnnlib.style.GATE_COLORS`; sets the colour.
+        Key of :data:`rnnlib.figures.style.GATE_COLORS`; sets the colour.
     color : str, optional
         Explicit colour (overrides ``symbol``); default neutral grey.
     width, height : float
