@@ -3,6 +3,7 @@
 #
 #   make book   build the HTML into _build/html (warnings are errors)
 #   make test   unit tests, notebooks (nbval), book build, browser tests
+#   make pdf    build the PDF into _build/pdf (needs TeX, see README)
 #   make lab    open the notebooks in JupyterLab
 #   make bench  benchmark grid vs PyTorch and the FLOP limit (not part of make test)
 #   make clean  remove the build output
@@ -16,7 +17,7 @@ NPM    := $(shell command -v npm 2>/dev/null)
 # Written separately; see the placeholder rule below.
 CHAPTER1 := book/01_simple_rnn.ipynb
 
-.PHONY: help venv book test unit nbval browser lab bench clean
+.PHONY: help venv book pdf pdf-test test unit nbval browser lab bench clean
 
 help:
 	@sed -n 's/^#   make/  make/p' Makefile
@@ -66,6 +67,20 @@ book: venv $(CHAPTER1)
 	$(PY) tools/offline_assets.py
 	$(VENV)/bin/jupyter-book build . --all --warningiserror --keep-going
 
+# The PDF: LaTeX through jupyter-book's pdflatex builder (engine xelatex).
+# Needs TeX: tools/tex_prereqs.py names the Debian packages when some are missing.
+PDF_NAME := recurrent-layers-by-hand.pdf
+pdf: venv $(CHAPTER1)
+	$(PY) tools/tex_prereqs.py
+	$(VENV)/bin/jupyter-book build . --all --builder pdflatex --warningiserror --keep-going
+	mkdir -p _build/pdf
+	cp _build/latex/$(PDF_NAME) _build/pdf/$(PDF_NAME)
+	@echo "PDF: _build/pdf/$(PDF_NAME)"
+
+# Against the existing _build/pdf and _build/html (run `make pdf` and `make book` first).
+pdf-test: venv
+	$(PYTEST) tests/pdf
+
 lab: venv
 	$(VENV)/bin/jupyter lab book/
 
@@ -78,9 +93,11 @@ test: venv
 	$(MAKE) nbval
 	$(MAKE) book
 	$(MAKE) browser
+	$(MAKE) pdf
+	$(MAKE) pdf-test
 
 unit: venv
-	$(PYTEST) tests --ignore=tests/browser
+	$(PYTEST) tests --ignore=tests/browser --ignore=tests/pdf
 
 # Re-runs every chapter and compares its outputs with the stored ones.
 nbval: venv $(CHAPTER1)
