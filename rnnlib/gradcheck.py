@@ -80,9 +80,11 @@ def rel_error(a, b) -> float:
     Not CS231n's ``rel_error``, which has the same name but is elementwise:
     :math:`\max_k |a_k - b_k| / \max(10^{-8}, |a_k| + |b_k|)`, so a single
     tiny entry, where both values are mostly round-off, can set the result.
-    The two agree to a factor of order one on arrays whose entries have
-    similar sizes; elsewhere the elementwise one can be orders of magnitude
-    larger. :func:`max_rel_error` computes CS231n's.
+    This one is never the larger of the two while every :math:`|a_k| + |b_k|
+    \geq 10^{-8}` (since :math:`|a_k - b_k| \leq m (|a_k| + |b_k|)` for every k
+    implies :math:`\lVert a - b\rVert \leq m (\lVert a\rVert + \lVert b\rVert)`),
+    and the elementwise one can be orders of magnitude larger when the error
+    sits in small entries. :func:`max_rel_error` computes CS231n's.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)

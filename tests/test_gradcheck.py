@@ -116,8 +116,17 @@ def test_rel_error_and_max_rel_error_differ_where_documented():
     b = np.array([1.0, 2e-12])
     assert rel_error(a, b) < 1e-12 < 1e-5 < max_rel_error(a, b)  # 1e-12 / 1e-8: the floor
     c = np.array([1.0, -2.0, 3.0])
-    d = c * (1 + 1e-6)
-    assert 0.1 < rel_error(c, d) / max_rel_error(c, d) < 10
+    d = c * (1 + 1e-6)  # the same relative change in every entry: the same value
+    assert rel_error(c, d) == pytest.approx(max_rel_error(c, d), rel=1e-9)
+    rng, checked = np.random.default_rng(5), 0
+    for _ in range(200):  # the norm-wise one is never the larger (no entry below the 1e-8 floor)
+        shape = tuple(rng.integers(1, 5, size=rng.integers(1, 3)))
+        u = rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 3, size=shape)
+        v = u + rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 1)
+        if np.min(np.abs(u) + np.abs(v)) >= 1e-8:
+            checked += 1
+            assert rel_error(u, v) <= max_rel_error(u, v) * (1 + 1e-12)
+    assert checked > 150
 
 
 def test_check_grads_accepts_the_right_gradient_and_rejects_a_wrong_one():
