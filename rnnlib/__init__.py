@@ -5,7 +5,10 @@ which imports only NumPy (``import rnnlib`` loads nothing else):
 
 * :mod:`rnnlib.activations` - stable sigmoid, tanh, softmax
 * :mod:`rnnlib.rnn`, :mod:`rnnlib.lstm`, :mod:`rnnlib.gru` - step and sequence
-  forward/backward functions with explicit caches
+  forward/backward functions with explicit caches, one calling convention for
+  the three (``state_next, cache = X_step_forward(x_t, state_prev, *params)``,
+  ``dx, dstate0, grads = X_backward(dhs, cache, dstate_T=None)``, ...; the LSTM's
+  state the pair ``(h, c)``; ``grads`` keyed like the layer's ``params``)
 * :mod:`rnnlib.layers` - ``RNN``, ``LSTM``, ``GRU``, ``Linear``
 * :mod:`rnnlib.gates` - one-matmul-per-gate cells, gate traces, LSTM variants
 * :mod:`rnnlib.init` - initialisers
