@@ -5,7 +5,10 @@ which imports only NumPy (``import rnnlib`` loads nothing else):
 
 * :mod:`rnnlib.activations` - stable sigmoid, tanh, softmax
 * :mod:`rnnlib.rnn`, :mod:`rnnlib.lstm`, :mod:`rnnlib.gru` - step and sequence
-  forward/backward functions with explicit caches
+  forward/backward functions with explicit caches, one calling convention for
+  the three (``state_next, cache = X_step_forward(x_t, state_prev, *params)``,
+  ``dx, dstate0, grads = X_backward(dhs, cache, dstate_T=None)``, ...; the LSTM's
+  state the pair ``(h, c)``; ``grads`` keyed like the layer's ``params``)
 * :mod:`rnnlib.layers` - ``RNN``, ``LSTM``, ``GRU``, ``Linear``
 * :mod:`rnnlib.gates` - one-matmul-per-gate cells, gate traces, LSTM variants
 * :mod:`rnnlib.init` - initialisers
@@ -44,7 +47,7 @@ from rnnlib import optim
 
 from rnnlib import rnn
 from rnnlib.activations import log_softmax, sigmoid, softmax, tanh
-from rnnlib.gradcheck import check_grads, numerical_gradient, rel_error
+from rnnlib.gradcheck import check_grads, max_rel_error, numerical_gradient, rel_error
 from rnnlib.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
 from rnnlib.init import init_params, orthogonal, uniform, xavier_uniform
 from rnnlib.layers import GRU, LSTM, RNN, Linear, Recurrent
@@ -65,7 +68,7 @@ __all__ = [
     "init_params", "uniform", "xavier_uniform", "orthogonal",
     "mse_loss", "softmax_cross_entropy",
     "SGD", "Adam", "clip_grad_norm", "global_norm",
-    "numerical_gradient", "rel_error", "check_grads",
+    "numerical_gradient", "rel_error", "max_rel_error", "check_grads",
     "to_torch_state_dict", "from_torch_state_dict",
     "activations", "rnn", "lstm", "gru", "init", "losses", "optim", "gradcheck",
 ]

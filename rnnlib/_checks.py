@@ -141,3 +141,33 @@ def check_params(name: str, params, shapes: dict, dtype=None) -> dict:
         k: check_array(f"{name}[{k!r}]", params[k], names, expected, dtype=dtype)
         for k, (names, expected) in shapes.items()
     }
+
+
+def check_state_pair(name: str, state, parts: tuple, shape: tuple, *, allow_none=False) -> tuple:
+    """Validate an LSTM state (or state gradient): a pair of arrays (N, H).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name (``"state_prev"``, ``"dstate_T"``...).
+    state : tuple or list of length 2
+        ``(h, c)``; with ``allow_none``, either entry may be ``None`` (zeros).
+    parts : tuple of str
+        Names of the two entries in messages, e.g. ``("h_prev", "c_prev")``.
+    shape : tuple of int or None
+        Required shape ``(N, H)`` (``None`` entries = any size).
+
+    Returns
+    -------
+    tuple
+        The two validated arrays (or ``None`` where allowed).
+    """
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
+        got = type(state).__name__
+        got += f" of length {len(state)}" if isinstance(state, (tuple, list)) else ""
+        if isinstance(state, np.ndarray):
+            got += f" of shape {state.shape}"
+        raise TypeError(f"{name} must be a pair ({parts[0]}, {parts[1]}) of arrays (N, H): the "
+                        f"LSTM's state is h and c{' (either may be None)' if allow_none else ''}; got {got}")
+    return tuple(None if (allow_none and s is None) else check_array(f"{name}[{k}] ({part})", s, ("N", "H"), shape)
+                 for k, (part, s) in enumerate(zip(parts, state)))

@@ -9,7 +9,9 @@ Keras    ``x @ kernel``        i, f, c, o  z, r, h; (2, 3H) reset-after, (3H,) b
 CS231n   ``x @ Wx``            i, f, o, g  (none)
 =======  ====================  ==========  =========================================
 
-PyTorch conversion is :mod:`rnnlib.torch_io`; Keras and CS231n are here. The Keras facts were read in
+PyTorch conversion is :mod:`rnnlib.torch_io`; Keras and CS231n are here. A CS231n call
+``lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)`` is, in rnnlib's convention (the LSTM's state a pair),
+``rnnlib.lstm_step_forward(x, (prev_h, prev_c), **from_cs231n_lstm(Wx, Wh, b).params)``. The Keras facts were read in
 keras-team/keras ``keras/src/layers/rnn/{lstm,gru}.py`` (Keras 3): LSTM blocks i, f, c, o, one bias; GRU
 blocks z, r, h; ``reset_after=True`` keeps "separate biases for input and recurrent kernels", ``bias``
 (2, 3H), and computes ``r * (h_tm1 @ rk[:, 2H:] + recurrent_bias[2H:])``; ``reset_after=False`` has one

@@ -5,7 +5,9 @@ r"""Gate by gate: the cells as the chapters derive them, gate traces, two LSTM v
   per gate, the book's symbols as argument names (``W_xf``, ``W_hf``, ``b_f``...):
   the reference the fused cells are tested against. :func:`lstm_per_gate_params`
   and :func:`gru_per_gate_params` split stacked parameters into those names:
-  ``lstm_step_per_gate(x_t, h, c, **lstm_per_gate_params(layer))``.
+  ``(h, c), gates = lstm_step_per_gate(x_t, (h, c), **lstm_per_gate_params(layer))``.
+  They follow the fused cells' convention (a state in, a state out, the LSTM's
+  state the pair ``(h, c)``), and return the gate values where those return a cache.
 * **Traces for inspectors.** :func:`lstm_trace` / :func:`gru_trace` read every gate and
   state over time, (N, T, H) each, off the cache of one fast sequence run.
   :func:`with_gate_bias` copies the parameters with one gate's bias shifted.
@@ -26,7 +28,7 @@ import numpy as np
 
 from rnnlib import gru as _gru
 from rnnlib import lstm as _lstm
-from rnnlib._checks import check_array
+from rnnlib._checks import check_array, check_state_pair
 from rnnlib.activations import sigmoid
 from rnnlib.layers import GRU, LSTM, Recurrent
 
@@ -69,10 +71,12 @@ def _stacked_params(name, params, kind):
     return out
 
 
-def _check_step(x_t, h_prev, c_prev, D, H):
+def _check_step(x_t, state_prev, D, H, lstm=True):
+    """``x_t`` and ``(h_prev, c_prev)`` (LSTM) or ``h_prev``, validated."""
     x_t = check_array("x_t", x_t, ("N", "D"), (None, D))
-    return x_t, check_array("h_prev", h_prev, ("N", "H"), (len(x_t), H)), (
-        None if c_prev is None else check_array("c_prev", c_prev, ("N", "H"), (len(x_t), H)))
+    if lstm:
+        return x_t, check_state_pair("state_prev", state_prev, ("h_prev", "c_prev"), (len(x_t), H))
+    return x_t, check_array("h_prev", state_prev, ("N", "H"), (len(x_t), H))
 
 
 def _check_per_gate(arrays: dict):
@@ -124,21 +128,21 @@ def _per_gate(p, kind):
     return dict(out, b_hn=p["b_hn"].copy()) if "b_hn" in p else out
 
 
-def lstm_step_per_gate(x_t, h_prev, c_prev, *, W_xf, W_hf, b_f, W_xi, W_hi, b_i,
+def lstm_step_per_gate(x_t, state_prev, *, W_xf, W_hf, b_f, W_xi, W_hi, b_i,
                        W_xo, W_ho, b_o, W_xc, W_hc, b_c):
     r"""One LSTM step with one matmul per gate, exactly as the equations read.
 
     Parameters
     ----------
     x_t : ndarray (N, D)
-    h_prev, c_prev : ndarray (N, H)
+    state_prev : tuple (h_prev, c_prev) of ndarray (N, H)
     W_xf, W_xi, W_xo, W_xc : ndarray (D, H)
     W_hf, W_hi, W_ho, W_hc : ndarray (H, H)
     b_f, b_i, b_o, b_c : ndarray (H,)
 
     Returns
     -------
-    h_next, c_next : ndarray (N, H)
+    state_next : tuple (h_next, c_next) of ndarray (N, H)
     gates : dict
         ``f``, ``i``, ``o``, ``c_tilde``, each (N, H).
 
@@ -152,14 +156,14 @@ def lstm_step_per_gate(x_t, h_prev, c_prev, *, W_xf, W_hf, b_f, W_xi, W_hi, b_i,
     D, H, p = _check_per_gate(dict(W_xf=W_xf, W_hf=W_hf, b_f=b_f, W_xi=W_xi, W_hi=W_hi, b_i=b_i,
                                    W_xo=W_xo, W_ho=W_ho, b_o=b_o, W_xc=W_xc, W_hc=W_hc, b_c=b_c))
     W_xf, W_hf, b_f, W_xi, W_hi, b_i, W_xo, W_ho, b_o, W_xc, W_hc, b_c = (p[k] for k in LSTM_PARAM_NAMES)
-    x_t, h_prev, c_prev = _check_step(x_t, h_prev, c_prev, D, H)
+    x_t, (h_prev, c_prev) = _check_step(x_t, state_prev, D, H)
     f = sigmoid(x_t @ W_xf + h_prev @ W_hf + b_f)  # forget gate (N, H)
     i = sigmoid(x_t @ W_xi + h_prev @ W_hi + b_i)  # input gate
     o = sigmoid(x_t @ W_xo + h_prev @ W_ho + b_o)  # output gate
     c_tilde = np.tanh(x_t @ W_xc + h_prev @ W_hc + b_c)  # candidate
     c_next = f * c_prev + i * c_tilde
     h_next = o * np.tanh(c_next)
-    return h_next, c_next, {"f": f, "i": i, "o": o, "c_tilde": c_tilde}
+    return (h_next, c_next), {"f": f, "i": i, "o": o, "c_tilde": c_tilde}
 
 
 def gru_step_per_gate(x_t, h_prev, *, W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h,
@@ -198,7 +202,7 @@ def gru_step_per_gate(x_t, h_prev, *, W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_
     D, H, p = _check_per_gate(dict(W_xz=W_xz, W_hz=W_hz, b_z=b_z, W_xr=W_xr, W_hr=W_hr, b_r=b_r, W_xh=W_xh,
                                    W_hh=W_hh, b_h=b_h, **({"b_hn": b_hn} if reset_after else {})))
     W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h = (p[k] for k in GRU_PARAM_NAMES)
-    x_t, h_prev, _ = _check_step(x_t, h_prev, None, D, H)
+    x_t, h_prev = _check_step(x_t, h_prev, D, H, lstm=False)
     z = sigmoid(x_t @ W_xz + h_prev @ W_hz + b_z)  # update gate (N, H)
     r = sigmoid(x_t @ W_xr + h_prev @ W_hr + b_r)  # reset gate
     if reset_after:
@@ -242,7 +246,7 @@ def lstm_trace(layer_or_params, x, state=None) -> dict:
     if not isinstance(state, (tuple, list)) or len(state) != 2:
         raise TypeError(f"state must be None or a tuple (h0, c0) of arrays (N, H); got {type(state).__name__}")
     h0, c0 = check_state("state[0] (h)", state[0]), check_state("state[1] (c)", state[1])
-    _, _, cache = _lstm.lstm_forward(x, h0, c0, p["W_x"], p["W_h"], p["b"])
+    _, _, cache = _lstm.lstm_forward(x, (h0, c0), p["W_x"], p["W_h"], p["b"])
     trace = dict(_lstm.split_gates(cache.gates), c=cache.cs, h=cache.hs)  # (T, N, H) each
     return {k: np.ascontiguousarray(v.transpose(1, 0, 2)) for k, v in trace.items()}  # -> (N, T, H)
 
@@ -267,7 +271,7 @@ def gru_trace(layer_or_params, x, state=None) -> dict:
     if isinstance(state, (tuple, list)):
         raise TypeError("state for a GRU must be None or an array h0 (N, H); got a tuple (only the LSTM has (h, c))")
     h0 = check_state("state", state)
-    _, cache = _gru.gru_forward(x, h0, p["W_x"], p["W_h"], p["b"], p.get("b_hn"), reset_after="b_hn" in p)
+    _, _, cache = _gru.gru_forward(x, h0, p["W_x"], p["W_h"], p["b"], p.get("b_hn"), reset_after="b_hn" in p)
     trace = dict(_gru.split_gates(cache.gates), h=cache.hs)
     return {k: np.ascontiguousarray(v.transpose(1, 0, 2)) for k, v in trace.items()}
 
@@ -306,13 +310,13 @@ def with_gate_bias(params, kind, gate, delta) -> dict:
 
 # -- variants ------------------------------------------------------------------------
 
-def lstm_peephole_step_forward(x_t, h_prev, c_prev, params, p_f, p_i, p_o):
+def lstm_peephole_step_forward(x_t, state_prev, params, p_f, p_i, p_o):
     r"""One step of the peephole LSTM (Gers & Schmidhuber 2000), forward only.
 
     Parameters
     ----------
     x_t : ndarray (N, D)
-    h_prev, c_prev : ndarray (N, H)
+    state_prev : tuple (h_prev, c_prev) of ndarray (N, H)
     params : LSTM or dict
         Stacked ``W_x`` (D, 4H), ``W_h`` (H, 4H), ``b`` (4H,), order f, i, o, c_tilde.
     p_f, p_i, p_o : ndarray (H,)
@@ -320,7 +324,7 @@ def lstm_peephole_step_forward(x_t, h_prev, c_prev, params, p_f, p_i, p_o):
 
     Returns
     -------
-    h_next, c_next : ndarray (N, H)
+    state_next : tuple (h_next, c_next) of ndarray (N, H)
     gates : dict
         ``f``, ``i``, ``o``, ``c_tilde``, each (N, H).
 
@@ -335,7 +339,7 @@ def lstm_peephole_step_forward(x_t, h_prev, c_prev, params, p_f, p_i, p_o):
     """
     p = _stacked_params("params", params, "lstm")
     H = p["W_h"].shape[0]
-    x_t, h_prev, c_prev = _check_step(x_t, h_prev, c_prev, p["W_x"].shape[0], H)
+    x_t, (h_prev, c_prev) = _check_step(x_t, state_prev, p["W_x"].shape[0], H)
     p_f, p_i, p_o = (check_array(nm, v, ("H",), (H,)) for nm, v in (("p_f", p_f), ("p_i", p_i), ("p_o", p_o)))
     a = _lstm.split_gates(x_t @ p["W_x"] + h_prev @ p["W_h"] + p["b"])  # (N, H) per gate
     f = sigmoid(a["f"] + c_prev * p_f)  # peeks at C_{t-1}
@@ -344,7 +348,7 @@ def lstm_peephole_step_forward(x_t, h_prev, c_prev, params, p_f, p_i, p_o):
     c_next = f * c_prev + i * c_tilde
     o = sigmoid(a["o"] + c_next * p_o)  # peeks at the new C_t
     h_next = o * np.tanh(c_next)
-    return h_next, c_next, {"f": f, "i": i, "o": o, "c_tilde": c_tilde}
+    return (h_next, c_next), {"f": f, "i": i, "o": o, "c_tilde": c_tilde}
 
 
 def cifg_params(params) -> dict:
@@ -364,20 +368,20 @@ def cifg_params(params) -> dict:
     return {k: np.concatenate([b[g] for g in CIFG_GATES], axis=-1) for k, b in blocks.items()}
 
 
-def lstm_coupled_step_forward(x_t, h_prev, c_prev, params):
+def lstm_coupled_step_forward(x_t, state_prev, params):
     r"""One step of the coupled input-forget gate LSTM (CIFG, Greff et al. 2017), forward only.
 
     Parameters
     ----------
     x_t : ndarray (N, D)
-    h_prev, c_prev : ndarray (N, H)
+    state_prev : tuple (h_prev, c_prev) of ndarray (N, H)
     params : dict
         ``W_x`` (D, 3H), ``W_h`` (H, 3H), ``b`` (3H,), stacked f, o, c_tilde (a quarter
         fewer weights than the LSTM); :func:`cifg_params` takes them from an LSTM.
 
     Returns
     -------
-    h_next, c_next : ndarray (N, H)
+    state_next : tuple (h_next, c_next) of ndarray (N, H)
     gates : dict
         ``f``, ``i`` (= 1 - f), ``o``, ``c_tilde``, each (N, H).
 
@@ -389,11 +393,11 @@ def lstm_coupled_step_forward(x_t, h_prev, c_prev, params):
     """
     p = _stacked_params("params", params, "cifg")
     H = p["W_h"].shape[0]
-    x_t, h_prev, c_prev = _check_step(x_t, h_prev, c_prev, p["W_x"].shape[0], H)
+    x_t, (h_prev, c_prev) = _check_step(x_t, state_prev, p["W_x"].shape[0], H)
     a = x_t @ p["W_x"] + h_prev @ p["W_h"] + p["b"]  # (N, 3H): f, o, c_tilde
     f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
     c_tilde = np.tanh(a[:, 2 * H:])
     i = 1.0 - f  # the coupling: no input-gate weights
     c_next = f * c_prev + i * c_tilde
     h_next = o * np.tanh(c_next)
-    return h_next, c_next, {"f": f, "i": i, "o": o, "c_tilde": c_tilde}
+    return (h_next, c_next), {"f": f, "i": i, "o": o, "c_tilde": c_tilde}

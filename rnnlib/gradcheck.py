@@ -70,11 +70,21 @@ def numerical_gradient(f, x, df=None, h=1e-6):
 
 
 def rel_error(a, b) -> float:
-    r"""Relative error :math:`\lVert a - b\rVert / \max(\lVert a\rVert + \lVert b\rVert, 10^{-300})`.
+    r"""Norm-wise relative error :math:`\lVert a - b\rVert / \max(\lVert a\rVert + \lVert b\rVert, 10^{-300})`.
 
     0 when equal; never more than 1 (triangle inequality), which it reaches when
     one is zero and the other is not, or when ``b = -a``.
-    Norm-based, so tiny entries of a gradient do not dominate.
+    Norm-based (Frobenius norms of the whole arrays), so tiny entries of a
+    gradient do not dominate.
+
+    Not CS231n's ``rel_error``, which has the same name but is elementwise:
+    :math:`\max_k |a_k - b_k| / \max(10^{-8}, |a_k| + |b_k|)`, so a single
+    tiny entry, where both values are mostly round-off, can set the result.
+    This one is never the larger of the two while every :math:`|a_k| + |b_k|
+    \geq 10^{-8}` (since :math:`|a_k - b_k| \leq m (|a_k| + |b_k|)` for every k
+    implies :math:`\lVert a - b\rVert \leq m (\lVert a\rVert + \lVert b\rVert)`),
+    and the elementwise one can be orders of magnitude larger when the error
+    sits in small entries. :func:`max_rel_error` computes CS231n's.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -82,6 +92,33 @@ def rel_error(a, b) -> float:
         raise ValueError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
     den = max(float(np.linalg.norm(a) + np.linalg.norm(b)), 1e-300)
     return float(np.linalg.norm(a - b) / den)
+
+
+def max_rel_error(a, b) -> float:
+    r"""CS231n's relative error: the largest elementwise :math:`|a_k - b_k| / \max(10^{-8}, |a_k| + |b_k|)`.
+
+    The definition of ``rel_error`` in the CS231n assignments (there named
+    ``rel_error``), for comparing numbers with theirs. Unlike :func:`rel_error`
+    it looks at every entry on its own, so it is sensitive to entries near zero:
+    where :math:`|a_k| + |b_k| < 10^{-8}` the floor takes over and the ratio is an
+    absolute difference scaled by :math:`10^8`.
+
+    Parameters
+    ----------
+    a, b : array_like, same shape
+
+    Returns
+    -------
+    float
+        0 when equal; at most 1 where the floor does not apply.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
 
 
 def check_grads(f, x, grad, df=None, *, rng, n_directions=5, h=1e-6):

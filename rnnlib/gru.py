@@ -33,6 +33,12 @@ functions compute the same equations in place, into slices of preallocated
 time-major buffers (``out=`` arguments, one comment per equation), because at
 small batch sizes the time goes into per-call overhead and temporaries rather
 than arithmetic; the tests check the two against each other and against PyTorch.
+
+The four functions follow the calling convention of all three cells (the
+table on the notation page): a state in, a state out (the GRU's state is the
+array ``h``); step and sequence backwards return ``dx, dstate, grads`` with
+``grads`` keyed like the parameters (``b_hn`` included in the reset-after
+form); the final-state gradient of :func:`gru_backward` is optional and last.
 """
 
 from __future__ import annotations
@@ -197,13 +203,20 @@ def gru_step_forward(x_t, h_prev, W_x, W_h, b, b_hn=None, *, reset_after=True):
 def gru_step_backward(dh_next, cache: GRUStepCache):
     r"""Backward of :func:`gru_step_forward`.
 
+    Parameters
+    ----------
+    dh_next : ndarray (N, H)
+        :math:`\partial L / \partial h_t`.
+    cache : GRUStepCache
+
     Returns
     -------
     dx_t : ndarray (N, D)
     dh_prev : ndarray (N, H)
+        :math:`\partial L / \partial h_{t-1}` (through this step only).
     grads : dict
         ``{"W_x": (D, 3H), "W_h": (H, 3H), "b": (3H,)}`` plus ``"b_hn": (H,)``
-        in the reset-after form.
+        in the reset-after form: keyed like the parameters.
     """
     H = cache.h_prev.shape[1]
     dh_next = check_array("dh_next", dh_next, ("N", "H"), cache.h_prev.shape)
@@ -250,6 +263,8 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True, reuse=None):
     Returns
     -------
     hs : ndarray (N, T, H)
+    h_T : ndarray (N, H)
+        The final state (a copy of ``hs[:, -1]``).
     cache : GRUCache
 
     Notes
@@ -304,7 +319,7 @@ def gru_forward(x, h0, W_x, W_h, b, b_hn=None, *, reset_after=True, reuse=None):
         h_t += tmp
     da = buffer(reuse, "da", (T, N, (4 if reset_after else 3) * H), dt)  # for the backward
     cache = GRUCache(xh, gates, extra, da, W_x, W_h, bool(reset_after))
-    return hs.transpose(1, 0, 2).copy(), cache  # a copy, never a view of the cache (see rnn_forward)
+    return hs.transpose(1, 0, 2).copy(), hs[-1].copy(), cache  # copies, never views of the cache (see rnn_forward)
 
 
 def _nzr_to_zrn(a):
@@ -313,8 +328,17 @@ def _nzr_to_zrn(a):
     return np.concatenate([a[..., H:], a[..., :H]], axis=-1)
 
 
-def gru_backward(dhs, dh_T, cache: GRUCache):
+def gru_backward(dhs, cache: GRUCache, dstate_T=None):
     r"""Backpropagation through time for :func:`gru_forward`.
+
+    Parameters
+    ----------
+    dhs : ndarray (N, T, H)
+        :math:`\partial L / \partial h_t` from the layer above, every step.
+    cache : GRUCache
+    dstate_T : ndarray (N, H) or None
+        Gradient with respect to the returned final state ``h_T``, beyond
+        what ``dhs[:, -1]`` holds (``None`` = 0).
 
     Returns
     -------
@@ -353,7 +377,7 @@ def gru_backward(dhs, dh_T, cache: GRUCache):
         dzr = da[:, :, : 2 * H]
         W_hT, dh_next = step_matmul_operands(cache.W_h[:, : 2 * H].T, N, dt)
         W_hhT, drh = step_matmul_operands(cache.W_h[:, 2 * H :].T, N, dt)  # drh: dL/d(r ⊙ h_{t-1})
-    dh_next[...] = 0.0 if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
+    dh_next[...] = 0.0 if dstate_T is None else check_array("dstate_T", dstate_T, ("N", "H"), (N, H))
     dh, tmp = np.empty((N, H), dt), np.empty((N, H), dt)
     for t in range(T - 1, -1, -1):
         z, r, h_tilde = g["z"][t], g["r"][t], g["h_tilde"][t]

@@ -122,9 +122,9 @@ class Recurrent:
         x = check_array("x", x, ("N", "T", "D"), (None, None, self.input_size), dtype=self.dtype)
         states0 = self._check_state("state", state, x.shape[0])
         # the previous pass's buffers are reused: its cache is replaced anyway
-        hs, final, cache = self._forward(x, states0, None if self._cache is None else self._cache[1])
+        hs, state_T, cache = self._forward(x, self._pack(states0), None if self._cache is None else self._cache[1])
         self._cache = (x.shape, cache)
-        return hs, self._pack(final)
+        return hs, state_T
 
     def backward(self, dhs, dstate=None):
         """Backpropagation through time for the last :meth:`forward`.
@@ -149,11 +149,11 @@ class Recurrent:
                                "run forward(x) first")
         (N, T, _), cache = self._cache
         dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, self.hidden_size), dtype=self.dtype)
-        dfinal = self._check_state("dstate", dstate, N)
-        dx, dstates0, grads = self._backward(dhs, dfinal, cache)
+        dstate_T = None if dstate is None else self._pack(self._check_state("dstate", dstate, N))
+        dx, dstate0, grads = self._backward(dhs, cache, dstate_T)
         for k, g in grads.items():
             self.grads[k] += g
-        return dx, self._pack(dstates0)
+        return dx, dstate0
 
     @classmethod
     def from_params(cls, params: dict, **kw):
@@ -199,14 +199,11 @@ class RNN(Recurrent):
 
     kind = "rnn"
 
-    def _forward(self, x, states0, reuse):
-        p = self.params
-        hs, cache = _rnn.rnn_forward(x, states0[0], p["W_xh"], p["W_hh"], p["b_h"], reuse=reuse)
-        return hs, (hs[:, -1].copy(),), cache
+    def _forward(self, x, state0, reuse):
+        return _rnn.rnn_forward(x, state0, **self.params, reuse=reuse)
 
-    def _backward(self, dhs, dfinal, cache):
-        dx, dh0, grads = _rnn.rnn_backward(dhs, dfinal[0], cache)
-        return dx, (dh0,), grads
+    def _backward(self, dhs, cache, dstate_T):
+        return _rnn.rnn_backward(dhs, cache, dstate_T)
 
 
 class LSTM(Recurrent):
@@ -234,14 +231,11 @@ class LSTM(Recurrent):
     def __init__(self, input_size, hidden_size, *, forget_bias=0.0, **kw):
         super().__init__(input_size, hidden_size, forget_bias=forget_bias, **kw)
 
-    def _forward(self, x, states0, reuse):
-        p = self.params
-        hs, c_T, cache = _lstm.lstm_forward(x, states0[0], states0[1], p["W_x"], p["W_h"], p["b"], reuse=reuse)
-        return hs, (hs[:, -1].copy(), c_T), cache
+    def _forward(self, x, state0, reuse):
+        return _lstm.lstm_forward(x, state0, **self.params, reuse=reuse)
 
-    def _backward(self, dhs, dfinal, cache):
-        dx, dh0, dc0, grads = _lstm.lstm_backward(dhs, dfinal[0], dfinal[1], cache)
-        return dx, (dh0, dc0), grads
+    def _backward(self, dhs, cache, dstate_T):
+        return _lstm.lstm_backward(dhs, cache, dstate_T)
 
 
 class GRU(Recurrent):
@@ -273,15 +267,11 @@ class GRU(Recurrent):
         super().__init__(input_size, hidden_size, reset_after=self.reset_after,
                          update_bias=update_bias, **kw)
 
-    def _forward(self, x, states0, reuse):
-        p = self.params
-        hs, cache = _gru.gru_forward(x, states0[0], p["W_x"], p["W_h"], p["b"], p.get("b_hn"),
-                                     reset_after=self.reset_after, reuse=reuse)
-        return hs, (hs[:, -1].copy(),), cache
+    def _forward(self, x, state0, reuse):
+        return _gru.gru_forward(x, state0, **self.params, reset_after=self.reset_after, reuse=reuse)
 
-    def _backward(self, dhs, dfinal, cache):
-        dx, dh0, grads = _gru.gru_backward(dhs, dfinal[0], cache)
-        return dx, (dh0,), grads
+    def _backward(self, dhs, cache, dstate_T):
+        return _gru.gru_backward(dhs, cache, dstate_T)
 
 
 class Linear:

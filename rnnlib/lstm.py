@@ -25,6 +25,13 @@ in place, into slices of preallocated time-major buffers (``out=`` arguments,
 one comment per equation), because at small batch sizes the time goes into
 per-call overhead and temporaries rather than arithmetic; the tests check the
 two against each other and against PyTorch.
+
+The four functions follow the calling convention of all three cells (the
+table on the notation page), with the LSTM's state the pair ``(h, c)`` where
+the other cells have one array: ``(h_next, c_next), cache =
+lstm_step_forward(x_t, (h_prev, c_prev), W_x, W_h, b)``, ``dx_t, (dh_prev,
+dc_prev), grads = lstm_step_backward((dh_next, dc_next), cache)``, and the
+same for a sequence, the final-state gradient optional and last.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlib._checks import check_array
+from rnnlib._checks import check_array, check_state_pair
 from rnnlib._loops import (buffer, check_reuse, column_major_pays, from_tanh_, halve_sigmoid_columns,
                      operand_views, operands_buffer, step_matmul_operands)
 from rnnlib.activations import sigmoid
@@ -122,69 +129,63 @@ class LSTMStepCache(NamedTuple):
     W_h: np.ndarray  # (H, 4H)
 
 
-def lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b):
+def lstm_step_forward(x_t, state_prev, W_x, W_h, b):
     r"""One LSTM step (gates stacked f, i, o, c_tilde).
 
     Parameters
     ----------
     x_t : ndarray (N, D)
-    h_prev : ndarray (N, H)
-        :math:`h_{t-1}`.
-    c_prev : ndarray (N, H)
-        :math:`C_{t-1}`.
+    state_prev : tuple (h_prev, c_prev) of ndarray (N, H)
+        :math:`h_{t-1}` and :math:`C_{t-1}`.
     W_x : ndarray (D, 4H)
     W_h : ndarray (H, 4H)
     b : ndarray (4H,)
 
     Returns
     -------
-    h_next : ndarray (N, H)
-        :math:`h_t = o_t \odot \tanh(C_t)`.
-    c_next : ndarray (N, H)
+    state_next : tuple (h_next, c_next) of ndarray (N, H)
+        :math:`h_t = o_t \odot \tanh(C_t)` and
         :math:`C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t`.
     cache : LSTMStepCache
     """
     W_x, W_h, b = _check_weights(W_x, W_h, b)
     D, H = W_x.shape[0], W_h.shape[0]
     x_t = check_array("x_t", x_t, ("N", "D"), (None, D))
-    N = x_t.shape[0]
-    h_prev = check_array("h_prev", h_prev, ("N", "H"), (N, H))
-    c_prev = check_array("c_prev", c_prev, ("N", "H"), (N, H))
+    h_prev, c_prev = check_state_pair("state_prev", state_prev, ("h_prev", "c_prev"), (x_t.shape[0], H))
     a = x_t @ W_x + h_prev @ W_h + b  # (N, 4H) pre-activations of f, i, o, c_tilde
     f, i, o, c_tilde, c, tanh_c, h = _pointwise(a, c_prev)
-    return h, c, LSTMStepCache(x_t, h_prev, c_prev, f, i, o, c_tilde, c, tanh_c, W_x, W_h)
+    return (h, c), LSTMStepCache(x_t, h_prev, c_prev, f, i, o, c_tilde, c, tanh_c, W_x, W_h)
 
 
-def lstm_step_backward(dh_next, dc_next, cache: LSTMStepCache):
+def lstm_step_backward(dstate_next, cache: LSTMStepCache):
     r"""Backward of :func:`lstm_step_forward`.
 
     Parameters
     ----------
-    dh_next : ndarray (N, H)
-        :math:`\partial L / \partial h_t`.
-    dc_next : ndarray (N, H)
-        :math:`\partial L / \partial C_t` arriving from step t + 1 (not via h_t).
+    dstate_next : tuple (dh_next, dc_next) of ndarray (N, H) or None
+        :math:`\partial L / \partial h_t` (total), and
+        :math:`\partial L / \partial C_t` arriving from step t + 1 (not via
+        h_t); either may be ``None`` (zeros).
     cache : LSTMStepCache
 
     Returns
     -------
     dx_t : ndarray (N, D)
-    dh_prev : ndarray (N, H)
-    dc_prev : ndarray (N, H)
-    dW_x : ndarray (D, 4H)
-    dW_h : ndarray (H, 4H)
-    db : ndarray (4H,)
+    dstate_prev : tuple (dh_prev, dc_prev) of ndarray (N, H)
+    grads : dict
+        ``{"W_x": (D, 4H), "W_h": (H, 4H), "b": (4H,)}``, keyed like the parameters.
     """
     shape = cache.c_next.shape
-    dh_next = check_array("dh_next", dh_next, ("N", "H"), shape)
-    dc_next = check_array("dc_next", dc_next, ("N", "H"), shape)
+    dh_next, dc_next = (np.zeros(shape, cache.c_next.dtype) if d is None else d for d in check_state_pair(
+        "dstate_next", dstate_next, ("dh_next", "dc_next"), shape, allow_none=True))  # None -> zeros
     da, dc_prev = _pointwise_backward(
         dh_next, dc_next, cache.c_prev, cache.f, cache.i, cache.o, cache.c_tilde, cache.tanh_c
     )
     # a = x_t W_x + h_{t-1} W_h + b
     dx_t = da @ cache.W_x.T  # (N, D)
     dh_prev = da @ cache.W_h.T  # (N, H)
-    return dx_t, dh_prev, dc_prev, cache.x_t.T @ da, cache.h_prev.T @ da, da.sum(axis=0)
+    grads = {"W_x": cache.x_t.T @ da, "W_h": cache.h_prev.T @ da, "b": da.sum(axis=0)}
+    return dx_t, (dh_prev, dc_prev), grads
 
 
 class LSTMCache(NamedTuple):
@@ -202,13 +203,14 @@ class LSTMCache(NamedTuple):
     x, h0, hs = operand_views("W_x")  # views of xh: (T, N, D), (N, H), (T, N, H)
 
 
-def lstm_forward(x, h0, c0, W_x, W_h, b, *, reuse=None):
+def lstm_forward(x, state0, W_x, W_h, b, *, reuse=None):
     r"""Run the LSTM over a sequence (hoisted input projection, fused gates).
 
     Parameters
     ----------
     x : ndarray (N, T, D)
-    h0, c0 : ndarray (N, H)
+    state0 : tuple (h0, c0) of ndarray (N, H)
+        Initial hidden and cell states.
     W_x : ndarray (D, 4H)
     W_h : ndarray (H, 4H)
     b : ndarray (4H,)
@@ -219,8 +221,8 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, *, reuse=None):
     Returns
     -------
     hs : ndarray (N, T, H)
-    c_T : ndarray (N, H)
-        Final cell state.
+    state_T : tuple (h_T, c_T) of ndarray (N, H)
+        Final hidden state (a copy of ``hs[:, -1]``) and cell state.
     cache : LSTMCache
 
     Notes
@@ -238,8 +240,7 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, *, reuse=None):
     D, H = W_x.shape[0], W_h.shape[0]
     x = check_array("x", x, ("N", "T", "D"), (None, None, D))
     N, T, _ = x.shape
-    h0 = check_array("h0", h0, ("N", "H"), (N, H))
-    c0 = check_array("c0", c0, ("N", "H"), (N, H))
+    h0, c0 = check_state_pair("state0", state0, ("h0", "c0"), (N, H))
     reuse = check_reuse(reuse, LSTMCache, "lstm_forward")
     dt = np.result_type(x, W_x, b)
     xh = operands_buffer(x.transpose(1, 0, 2), h0, dt, reuse)  # (T + 1, N, D + H): [x_{t+1} | h_t]
@@ -266,23 +267,25 @@ def lstm_forward(x, h0, c0, W_x, W_h, b, *, reuse=None):
         np.multiply(g["o"][t], tanh_c, out=hs[t])  # h_t = o ⊙ tanh(C_t)
     cache = LSTMCache(xh, c0, gates, cs, tanh_cs, buffer(reuse, "da", (T, N, 4 * H), dt), W_x, W_h)
     # copies, never views of the cache (see rnn_forward)
-    return hs.transpose(1, 0, 2).copy(), cs[-1].copy(), cache
+    return hs.transpose(1, 0, 2).copy(), (hs[-1].copy(), cs[-1].copy()), cache
 
 
-def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache):
+def lstm_backward(dhs, cache: LSTMCache, dstate_T=None):
     r"""Backpropagation through time for :func:`lstm_forward`.
 
     Parameters
     ----------
     dhs : ndarray (N, T, H)
-    dh_T, dc_T : ndarray (N, H) or None
-        Gradients w.r.t. the returned final h and C (``None`` = 0).
     cache : LSTMCache
+    dstate_T : tuple (dh_T, dc_T) of ndarray (N, H) or None, or None
+        Gradients w.r.t. the returned final state: ``dh_T`` beyond what
+        ``dhs[:, -1]`` holds, and ``dc_T`` (``None``, for the pair or either
+        entry, = 0).
 
     Returns
     -------
     dx : ndarray (N, T, D)
-    dh0, dc0 : ndarray (N, H)
+    dstate0 : tuple (dh0, dc0) of ndarray (N, H)
     grads : dict
         ``{"W_x": (D, 4H), "W_h": (H, 4H), "b": (4H,)}``.
     """
@@ -292,8 +295,10 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache):
     dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H))
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, N, H)
     W_hT, dh_next = step_matmul_operands(cache.W_h.T, N, dt)  # dh_next: dL/dh_t from step t + 1
-    dh_next[...] = 0.0 if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
-    dc = np.zeros((N, H), dt) if dc_T is None else check_array("dc_T", dc_T, ("N", "H"), (N, H)).astype(dt)
+    dh_T, dc_T = (None, None) if dstate_T is None else check_state_pair(
+        "dstate_T", dstate_T, ("dh_T", "dc_T"), (N, H), allow_none=True)
+    dh_next[...] = 0.0 if dh_T is None else dh_T
+    dc = np.zeros((N, H), dt) if dc_T is None else dc_T.astype(dt)  # a copy: updated in place
     g = split_gates(cache.gates)  # views (T, N, H): f, i, o, c_tilde
     sig, cand = slice(0, 3 * H), slice(3 * H, 4 * H)  # the f, i, o block | the C~ block
     da = cache.da  # (T, N, 4H): dL/da_t for every step
@@ -332,4 +337,4 @@ def lstm_backward(dhs, dh_T, dc_T, cache: LSTMCache):
     dW = cache.xh[:T].reshape(T * N, D + H).T @ da2  # (D + H, 4H)
     grads = {"W_x": dW[:D], "W_h": dW[D:], "b": da2.sum(axis=0)}
     dx = (da2 @ cache.W_x.T).reshape(T, N, D).transpose(1, 0, 2)  # -> (N, T, D)
-    return dx, np.ascontiguousarray(dh_next), dc, grads
+    return dx, (np.ascontiguousarray(dh_next), dc), grads

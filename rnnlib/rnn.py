@@ -16,6 +16,12 @@ with ``x_t`` (N, D), ``h_t`` (N, H), ``W_xh`` (D, H), ``W_hh`` (H, H),
   (T, N, H) so each step touches contiguous memory, and computes in place into
   preallocated buffers (``out=``), because at small batch sizes the time goes
   into per-call overhead and temporaries rather than arithmetic.
+
+The four functions follow the calling convention of all three cells (the
+table on the notation page): a state in, a state out; step and sequence
+backwards return ``dx, dstate, grads`` with ``grads`` keyed like the
+parameters; the final-state gradient of :func:`rnn_backward` is optional and
+last. The simple RNN's state is the array ``h``.
 """
 
 from __future__ import annotations
@@ -86,19 +92,19 @@ def rnn_step_backward(dh_next, cache: RNNStepCache):
     -------
     dx_t : ndarray (N, D)
     dh_prev : ndarray (N, H)
-    dW_xh : ndarray (D, H)
-    dW_hh : ndarray (H, H)
-    db_h : ndarray (H,)
+        :math:`\partial L / \partial h_{t-1}` (through this step only).
+    grads : dict
+        ``{"W_xh": (D, H), "W_hh": (H, H), "b_h": (H,)}``, keyed like the parameters.
     """
     dh_next = check_array("dh_next", dh_next, ("N", "H"), cache.h_next.shape)
     # h_t = tanh(a_t), a_t = x_t W_xh + h_{t-1} W_hh + b_h
     da = dh_next * (1.0 - cache.h_next**2)  # (N, H)
     dx_t = da @ cache.W_xh.T  # (N, D)
     dh_prev = da @ cache.W_hh.T  # (N, H)
-    dW_xh = cache.x_t.T @ da  # (D, H)
-    dW_hh = cache.h_prev.T @ da  # (H, H)
-    db_h = da.sum(axis=0)  # (H,)
-    return dx_t, dh_prev, dW_xh, dW_hh, db_h
+    grads = {"W_xh": cache.x_t.T @ da,  # (D, H)
+             "W_hh": cache.h_prev.T @ da,  # (H, H)
+             "b_h": da.sum(axis=0)}  # (H,)
+    return dx_t, dh_prev, grads
 
 
 class RNNCache(NamedTuple):
@@ -131,6 +137,8 @@ def rnn_forward(x, h0, W_xh, W_hh, b_h, *, reuse=None):
     -------
     hs : ndarray (N, T, H)
         :math:`h_1, \dots, h_T`.
+    h_T : ndarray (N, H)
+        The final state (a copy of ``hs[:, -1]``).
     cache : RNNCache
 
     Notes
@@ -161,19 +169,20 @@ def rnn_forward(x, h0, W_xh, W_hh, b_h, *, reuse=None):
     # a copy, so a caller editing hs cannot corrupt the cache (.copy(), not
     # ascontiguousarray: with N == 1 or T == 1 the transpose may already be
     # contiguous and ascontiguousarray would return a view of the cache)
-    return hs.transpose(1, 0, 2).copy(), cache
+    return hs.transpose(1, 0, 2).copy(), hs[-1].copy(), cache
 
 
-def rnn_backward(dhs, dh_T, cache: RNNCache):
+def rnn_backward(dhs, cache: RNNCache, dstate_T=None):
     r"""Backpropagation through time for :func:`rnn_forward`.
 
     Parameters
     ----------
     dhs : ndarray (N, T, H)
         :math:`\partial L / \partial h_t` from the layer above, every step.
-    dh_T : ndarray (N, H) or None
-        Gradient with respect to the returned final state (``None`` = 0).
     cache : RNNCache
+    dstate_T : ndarray (N, H) or None
+        Gradient with respect to the returned final state ``h_T``, beyond
+        what ``dhs[:, -1]`` holds (``None`` = 0).
 
     Returns
     -------
@@ -188,7 +197,7 @@ def rnn_backward(dhs, dh_T, cache: RNNCache):
     dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H))
     dhs_tm = dhs.transpose(1, 0, 2)  # (T, N, H)
     W_hhT, dh_next = step_matmul_operands(cache.W_hh.T, N, dt)  # dh_next: dL/dh_t from step t + 1
-    dh_next[...] = 0.0 if dh_T is None else check_array("dh_T", dh_T, ("N", "H"), (N, H))
+    dh_next[...] = 0.0 if dstate_T is None else check_array("dstate_T", dstate_T, ("N", "H"), (N, H))
     dh = np.empty((N, H), dt)
     da = cache.da  # (T, N, H): dL/da_t for every step
     hs = cache.hs

@@ -63,11 +63,11 @@ def test_lstm_per_gate_step_backward_matches_finite_differences():
     dh, dc = rng.standard_normal((N, H)), rng.standard_normal((N, H))
 
     def loss_parts(x_t, h_prev, c_prev, params):
-        h_next, c_next, _ = lstm_step_per_gate(x_t, h_prev, c_prev, **params)
+        (h_next, c_next), _ = lstm_step_per_gate(x_t, (h_prev, c_prev), **params)
         return np.sum(h_next * dh) + np.sum(c_next * dc)
 
-    h_next, c_next, gates = lstm_step_per_gate(x, h, c, **p)
-    dx, dh_prev, dc_prev, grads = baselines.lstm_step_per_gate_backward(dh, dc, x, h, c, c_next, gates, p)
+    (h_next, c_next), gates = lstm_step_per_gate(x, (h, c), **p)
+    dx, (dh_prev, dc_prev), grads = baselines.lstm_step_per_gate_backward((dh, dc), x, (h, c), c_next, gates, p)
     checks = [(dx, numerical_gradient(lambda v: loss_parts(v, h, c, p), x)),
               (dh_prev, numerical_gradient(lambda v: loss_parts(x, v, c, p), h)),
               (dc_prev, numerical_gradient(lambda v: loss_parts(x, h, v, p), c))]

@@ -72,29 +72,44 @@ def step_inputs(cell, N, D, H, rng):
     return inp
 
 
+STEP_STATE, SEQ_STATE = ("h_prev", "c_prev"), ("h0", "c0")  # keys of the states in the input dicts
+
+
+def _fns(cell, seq):
+    """The forward and backward functions of a cell ("gru_after" -> gru_forward, ...)."""
+    base = cell.split("_")[0]
+    pre = f"{base}_" if seq else f"{base}_step_"
+    return getattr(rnnlib, pre + "forward"), getattr(rnnlib, pre + "backward")
+
+
+def _call_forward(cell, inp, seq):
+    """``forward(x, state, **params)``: the LSTM's state is the pair (h, c), the others' one array."""
+    names = SEQ_STATE if seq else STEP_STATE
+    x = inp["x" if seq else "x_t"]
+    state = (inp[names[0]], inp[names[1]]) if cell == "lstm" else inp[names[0]]
+    params = {k: v for k, v in inp.items() if k not in ("x", "x_t") + names}
+    return _fns(cell, seq)[0](x, state, **params, **_gru_kw(cell))
+
+
+def _flat_state(cell, state):
+    return list(state) if cell == "lstm" else [state]
+
+
+def _packed(cell, douts):
+    return tuple(douts) if cell == "lstm" else douts[0]
+
+
 def step_forward(cell, inp):
     """Outputs of one step as a list: [h_next] or, for the LSTM, [h_next, c_next]."""
-    if cell == "rnn":
-        return [rnnlib.rnn_step_forward(**inp)[0]]
-    if cell == "lstm":
-        h, c, _ = rnnlib.lstm_step_forward(**inp)
-        return [h, c]
-    return [rnnlib.gru_step_forward(**inp, **_gru_kw(cell))[0]]
+    state_next, _ = _call_forward(cell, inp, seq=False)
+    return _flat_state(cell, state_next)
 
 
 def step_backward(cell, inp, douts):
     """Analytic gradients of one step, keyed like ``inp``."""
-    if cell == "rnn":
-        _, cache = rnnlib.rnn_step_forward(**inp)
-        names = ("x_t", "h_prev", "W_xh", "W_hh", "b_h")
-        return dict(zip(names, rnnlib.rnn_step_backward(douts[0], cache)))
-    if cell == "lstm":
-        _, _, cache = rnnlib.lstm_step_forward(**inp)
-        names = ("x_t", "h_prev", "c_prev", "W_x", "W_h", "b")
-        return dict(zip(names, rnnlib.lstm_step_backward(douts[0], douts[1], cache)))
-    _, cache = rnnlib.gru_step_forward(**inp, **_gru_kw(cell))
-    dx_t, dh_prev, grads = rnnlib.gru_step_backward(douts[0], cache)
-    return {"x_t": dx_t, "h_prev": dh_prev, **grads}
+    _, cache = _call_forward(cell, inp, seq=False)
+    dx_t, dstate_prev, grads = _fns(cell, seq=False)[1](_packed(cell, douts), cache)
+    return {"x_t": dx_t, **dict(zip(STEP_STATE, _flat_state(cell, dstate_prev))), **grads}
 
 
 # -- whole sequence ----------------------------------------------------------------
@@ -109,28 +124,15 @@ def seq_inputs(cell, N, T, D, H, rng):
 
 def seq_forward(cell, inp):
     """[hs, h_T] or, for the LSTM, [hs, h_T, c_T]: everything a loss can depend on."""
-    if cell == "rnn":
-        hs, _ = rnnlib.rnn_forward(**inp)
-        return [hs, hs[:, -1]]
-    if cell == "lstm":
-        hs, c_T, _ = rnnlib.lstm_forward(**inp)
-        return [hs, hs[:, -1], c_T]
-    hs, _ = rnnlib.gru_forward(**inp, **_gru_kw(cell))
-    return [hs, hs[:, -1]]
+    hs, state_T, _ = _call_forward(cell, inp, seq=True)
+    return [hs, *_flat_state(cell, state_T)]
 
 
 def seq_backward(cell, inp, douts):
-    if cell == "rnn":
-        _, cache = rnnlib.rnn_forward(**inp)
-        dx, dh0, grads = rnnlib.rnn_backward(douts[0], douts[1], cache)
-        return {"x": dx, "h0": dh0, **grads}
-    if cell == "lstm":
-        _, _, cache = rnnlib.lstm_forward(**inp)
-        dx, dh0, dc0, grads = rnnlib.lstm_backward(douts[0], douts[1], douts[2], cache)
-        return {"x": dx, "h0": dh0, "c0": dc0, **grads}
-    _, cache = rnnlib.gru_forward(**inp, **_gru_kw(cell))
-    dx, dh0, grads = rnnlib.gru_backward(douts[0], douts[1], cache)
-    return {"x": dx, "h0": dh0, **grads}
+    """Analytic gradients of a sequence for ``douts = [dhs, dh_T (, dc_T)]``, keyed like ``inp``."""
+    _, _, cache = _call_forward(cell, inp, seq=True)
+    dx, dstate0, grads = _fns(cell, seq=True)[1](douts[0], cache, dstate_T=_packed(cell, douts[1:]))
+    return {"x": dx, **dict(zip(SEQ_STATE, _flat_state(cell, dstate0))), **grads}
 
 
 def numeric(forward, inp, name, douts):
@@ -186,43 +188,36 @@ def test_sequence_backward_matches_finite_differences(cell, sizes, wrt):
 # -- steps looped over time == sequence functions ----------------------------------
 
 def _loop_steps(cell, inp):
-    """Run the step functions over time; return hs (N, T, H), final c, caches."""
+    """Run the step functions over time; return hs (N, T, H), the final state, caches."""
     x, T = inp["x"], inp["x"].shape[1]
-    w = {k: v for k, v in inp.items() if k not in ("x", "h0", "c0")}
-    h, c, hs, caches = inp["h0"], inp.get("c0"), [], []
+    w = {k: v for k, v in inp.items() if k not in ("x",) + SEQ_STATE}
+    step = _fns(cell, seq=False)[0]
+    state = (inp["h0"], inp["c0"]) if cell == "lstm" else inp["h0"]
+    hs, caches = [], []
     for t in range(T):
-        if cell == "rnn":
-            h, cache = rnnlib.rnn_step_forward(x[:, t], h, **w)
-        elif cell == "lstm":
-            h, c, cache = rnnlib.lstm_step_forward(x[:, t], h, c, **w)
-        else:
-            h, cache = rnnlib.gru_step_forward(x[:, t], h, **w, **_gru_kw(cell))
-        hs.append(h)
+        state, cache = step(x[:, t], state, **w, **_gru_kw(cell))  # the same call for every cell
+        hs.append(state[0] if cell == "lstm" else state)
         caches.append(cache)
-    return np.stack(hs, axis=1), c, caches
+    return np.stack(hs, axis=1), state, caches
 
 
-def _loop_steps_backward(cell, inp, caches, dhs, dh_T, dc_T=None):
+def _loop_steps_backward(cell, inp, caches, dhs, dstate_T):
     """BPTT written with the step backward functions only."""
-    N, T, D = inp["x"].shape
-    grads = {k: np.zeros_like(v) for k, v in inp.items() if k not in ("x", "h0", "c0")}
+    T = inp["x"].shape[1]
+    grads = {k: np.zeros_like(v) for k, v in inp.items() if k not in ("x",) + SEQ_STATE}
     dx = np.zeros_like(inp["x"])
-    dh, dc = dh_T, dc_T
+    step_backward_fn = _fns(cell, seq=False)[1]
+    dstate = dstate_T
     for t in range(T - 1, -1, -1):
-        if cell == "rnn":
-            dx[:, t], dh, *dparams = rnnlib.rnn_step_backward(dh + dhs[:, t], caches[t])
-            dparams = dict(zip(("W_xh", "W_hh", "b_h"), dparams))
-        elif cell == "lstm":
-            dx[:, t], dh, dc, *dparams = rnnlib.lstm_step_backward(dh + dhs[:, t], dc, caches[t])
-            dparams = dict(zip(("W_x", "W_h", "b"), dparams))
+        if cell == "lstm":  # dhs[:, t] joins the gradient reaching h_t; C_t gets none from above
+            dstate = (dstate[0] + dhs[:, t], dstate[1])
         else:
-            dx[:, t], dh, dparams = rnnlib.gru_step_backward(dh + dhs[:, t], caches[t])
+            dstate = dstate + dhs[:, t]
+        dx[:, t], dstate, dparams = step_backward_fn(dstate, caches[t])
+        assert set(dparams) == set(grads)  # keyed like the parameters, at every step
         for k, g in dparams.items():
             grads[k] += g  # parameter gradients accumulate over time
-    out = {"x": dx, "h0": dh, **grads}
-    if cell == "lstm":
-        out["c0"] = dc
-    return out
+    return {"x": dx, **dict(zip(SEQ_STATE, _flat_state(cell, dstate))), **grads}
 
 
 @pytest.mark.parametrize("sizes", SIZES, ids=SIZE_IDS)
@@ -232,14 +227,13 @@ def test_step_loop_equals_sequence_function(cell, sizes):
     rng = np.random.default_rng(_seed("loop", cell, sizes))
     inp = seq_inputs(cell, N, T, D, H, rng)
     outs = seq_forward(cell, inp)
-    hs_loop, c_loop, caches = _loop_steps(cell, inp)
+    hs_loop, state_loop, caches = _loop_steps(cell, inp)
     # same equations, only the summation order of the hoisted input projection differs
-    np.testing.assert_allclose(hs_loop, outs[0], rtol=1e-12, atol=1e-14)
-    if cell == "lstm":
-        np.testing.assert_allclose(c_loop, outs[2], rtol=1e-12, atol=1e-14)
+    for a, b in zip([hs_loop, *_flat_state(cell, state_loop)], outs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     douts = [rng.standard_normal(o.shape) for o in outs]
     seq = seq_backward(cell, inp, douts)
-    loop = _loop_steps_backward(cell, inp, caches, douts[0], douts[1], douts[2] if cell == "lstm" else None)
+    loop = _loop_steps_backward(cell, inp, caches, douts[0], _packed(cell, douts[1:]))
     assert set(loop) == set(seq)
     for k in seq:
         np.testing.assert_allclose(loop[k], seq[k], rtol=1e-11, atol=1e-13, err_msg=k)
@@ -270,14 +264,11 @@ def test_returned_hs_is_not_a_view_of_the_cache(cell, N, T):
     douts = [rng.standard_normal(o.shape) for o in seq_forward(cell, inp)]
     before = seq_backward(cell, inp, douts)
 
-    fwd = {"rnn": rnnlib.rnn_forward, "lstm": rnnlib.lstm_forward}.get(cell, rnnlib.gru_forward)
-    result = fwd(**inp, **_gru_kw(cell))
-    hs, cache = result[0], result[-1]
+    hs, state_T, cache = _call_forward(cell, inp, seq=True)
     hs[...] = 0.123  # the caller scribbles on the output
-    if cell == "lstm":
-        result[1][...] = 0.456  # and on c_T
-    back = {"rnn": rnnlib.rnn_backward, "lstm": rnnlib.lstm_backward}.get(cell, rnnlib.gru_backward)
-    after = back(*douts, cache)
+    for s in _flat_state(cell, state_T):
+        s[...] = 0.456  # and on the final state
+    after = _fns(cell, seq=True)[1](douts[0], cache, _packed(cell, douts[1:]))
     after_dx = after[0]
     np.testing.assert_array_equal(after_dx, before["x"])
     np.testing.assert_array_equal(after[-1]["W_h" if cell != "rnn" else "W_hh"],
@@ -302,8 +293,8 @@ def test_gradient_check_catches_a_dropped_lstm_term():
     rng = np.random.default_rng(12)
     inp = step_inputs("lstm", 3, 4, 5, rng)
     dh, dc = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
-    _, _, cache = rnnlib.lstm_step_forward(**inp)
-    wrong_dc_prev = rnnlib.lstm_step_backward(np.zeros_like(dh), dc, cache)[2]  # dh's term dropped
+    _, cache = _call_forward("lstm", inp, seq=False)
+    wrong_dc_prev = rnnlib.lstm_step_backward((None, dc), cache)[1][1]  # dh's term dropped
     num = numeric(lambda i: step_forward("lstm", i), inp, "c_prev", [dh, dc])
     err_wrong = rel_error(wrong_dc_prev, num)
     assert err_wrong > 1e-3, err_wrong
@@ -343,7 +334,7 @@ def test_split_gates_names_match_the_cell_computation():
     W_x, W_h = np.zeros((D, 4 * H)), np.zeros((H, 4 * H))
     b = lstm.stack_gates(f=np.full(H, 30.0), i=np.full(H, -30.0), o=np.full(H, 0.0), c_tilde=np.full(H, 0.5))
     x, h, c = np.zeros((1, D)), np.zeros((1, H)), np.ones((1, H))
-    _, c_next, cache = rnnlib.lstm_step_forward(x, h, c, W_x, W_h, b)
+    _, cache = rnnlib.lstm_step_forward(x, (h, c), W_x, W_h, b)
     np.testing.assert_allclose(cache.f, 1.0, atol=1e-12)
     np.testing.assert_allclose(cache.i, 0.0, atol=1e-12)
     np.testing.assert_allclose(cache.o, 0.5)

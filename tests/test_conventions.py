@@ -148,6 +148,21 @@ def test_cs231n_round_trip_and_equations():
         cv.from_cs231n_lstm(w["Wx"], w["Wh"], w["b"][:19])
 
 
+def test_porting_a_cs231n_lstm_step_call():
+    """The README's recipe: cs231n's lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b) is
+    rnnlib.lstm_step_forward(x, (prev_h, prev_c), **from_cs231n_lstm(Wx, Wh, b).params)."""
+    rng = np.random.default_rng(9)
+    D, H = 4, 5
+    Wx, Wh, b = rng.standard_normal((D, 4 * H)), rng.standard_normal((H, 4 * H)), rng.standard_normal(4 * H)
+    x, prev_h, prev_c = rng.standard_normal((3, D)), rng.standard_normal((3, H)), rng.standard_normal((3, H))
+    a = x @ Wx + prev_h @ Wh + b  # cs231n's step, blocks i, f, o, g
+    i, f, o, g = sig(a[:, :H]), sig(a[:, H:2 * H]), sig(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    (h, c), _ = rnnlib.lstm_step_forward(x, (prev_h, prev_c), **cv.from_cs231n_lstm(Wx, Wh, b).params)
+    assert _maxdiff(h, next_h) < TOL and _maxdiff(c, next_c) < TOL
+
+
 # -- the GRU update convention ------------------------------------------------------------------
 
 @pytest.mark.parametrize("reset_after", [True, False])

@@ -27,7 +27,7 @@ def test_required_mistakes_are_catalogued():
 def test_lstm_step_reference_is_the_per_gate_cell():
     for x_t, h, c, W_x, W_h, b in EXERCISES["lstm_step"].cases():
         h1, c1 = ch2.lstm_step_reference(x_t, h, c, W_x, W_h, b)
-        h2, c2, _ = gates.lstm_step_per_gate(x_t, h, c, **gates.lstm_per_gate_params({"W_x": W_x, "W_h": W_h, "b": b}))
+        (h2, c2), _ = gates.lstm_step_per_gate(x_t, (h, c), **gates.lstm_per_gate_params({"W_x": W_x, "W_h": W_h, "b": b}))
         assert np.max(np.abs(h1 - h2)) < 1e-12 and np.max(np.abs(c1 - c2)) < 1e-12
 
 
@@ -57,10 +57,11 @@ def test_cell_backward_reference_agrees_with_lstm_step_backward():
     N, D, H = 3, 4, 5
     x_t, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
     layer = rnnlib.LSTM(D, H, seed=2)
-    h1, c1, cache = rnnlib.lstm_step_forward(x_t, h, c, **layer.params)
+    (h1, c1), cache = rnnlib.lstm_step_forward(x_t, (h, c), **layer.params)
     dh, dc = rng.standard_normal((N, H)), rng.standard_normal((N, H))
     dc_prev, df, di, do, dct = ch2.cell_backward_reference(dh, dc, c, cache.f, cache.i, cache.o, cache.c_tilde, c1)
-    _, _, dc_prev2, _, _, db = rnnlib.lstm_step_backward(dh, dc, cache)
+    _, (_, dc_prev2), grads = rnnlib.lstm_step_backward((dh, dc), cache)
+    db = grads["b"]
     da = np.concatenate([df * cache.f * (1 - cache.f), di * cache.i * (1 - cache.i), do * cache.o * (1 - cache.o),
                          dct * (1 - cache.c_tilde**2)], axis=1)
     assert np.max(np.abs(dc_prev - dc_prev2)) < 1e-12 and np.max(np.abs(da.sum(axis=0) - db)) < 1e-12
@@ -77,7 +78,7 @@ def test_torch_to_per_gate_reference_against_torch_equations():
     h = c = np.zeros((2, 6))
     hs = []
     for t in range(5):
-        h, c, _ = gates.lstm_step_per_gate(x[:, t], h, c, **pg)
+        (h, c), _ = gates.lstm_step_per_gate(x[:, t], (h, c), **pg)
         hs.append(h)
     assert np.max(np.abs(np.stack(hs, axis=1) - torch_equations_forward(sd, "lstm", x))) < 1e-12
 

@@ -43,8 +43,8 @@ def test_gru_per_gate_params(reset_after):
 def test_lstm_step_per_gate_equals_fused_step(seed):
     rng, x_t, h, c = _data(seed)
     layer = rnnlib.LSTM(4, 5, rng=rng, forget_bias=float(seed))
-    h1, c1, g = gates.lstm_step_per_gate(x_t, h, c, **gates.lstm_per_gate_params(layer))
-    h2, c2, cache = rnnlib.lstm_step_forward(x_t, h, c, **layer.params)
+    (h1, c1), g = gates.lstm_step_per_gate(x_t, (h, c), **gates.lstm_per_gate_params(layer))
+    (h2, c2), cache = rnnlib.lstm_step_forward(x_t, (h, c), **layer.params)
     assert np.max(np.abs(h1 - h2)) < TOL and np.max(np.abs(c1 - c2)) < TOL
     for name in ("f", "i", "o", "c_tilde"):
         assert np.max(np.abs(g[name] - getattr(cache, name))) < TOL
@@ -78,13 +78,15 @@ def test_per_gate_bad_inputs_name_the_argument():
     _, x_t, h, c = _data(0)
     pg = gates.lstm_per_gate_params(rnnlib.LSTM(4, 5))
     with pytest.raises(ValueError, match="x_t"):
-        gates.lstm_step_per_gate(x_t[:, :3], h, c, **pg)
-    with pytest.raises(ValueError, match="c_prev"):
-        gates.lstm_step_per_gate(x_t, h, c[:2], **pg)
+        gates.lstm_step_per_gate(x_t[:, :3], (h, c), **pg)
+    with pytest.raises(ValueError, match=r"state_prev\[1\] \(c_prev\)"):
+        gates.lstm_step_per_gate(x_t, (h, c[:2]), **pg)
+    with pytest.raises(TypeError, match=r"state_prev must be a pair \(h_prev, c_prev\)"):
+        gates.lstm_step_per_gate(x_t, h, **pg)
     with pytest.raises(ValueError, match="W_hi"):
-        gates.lstm_step_per_gate(x_t, h, c, **dict(pg, W_hi=np.zeros((5, 4))))
+        gates.lstm_step_per_gate(x_t, (h, c), **dict(pg, W_hi=np.zeros((5, 4))))
     with pytest.raises(ValueError, match="b_o"):
-        gates.lstm_step_per_gate(x_t, h, c, **dict(pg, b_o=np.full(5, np.nan)))
+        gates.lstm_step_per_gate(x_t, (h, c), **dict(pg, b_o=np.full(5, np.nan)))
     with pytest.raises(TypeError, match="params"):
         gates.lstm_per_gate_params(rnnlib.GRU(4, 5))
     with pytest.raises(ValueError, match="missing"):
@@ -109,7 +111,7 @@ def test_lstm_trace_matches_layer_and_per_gate_steps():
     h, c = state
     pg = gates.lstm_per_gate_params(layer)
     for t in range(6):  # every gate, every step, against the one-matmul-per-gate cell
-        h, c, g = gates.lstm_step_per_gate(x[:, t], h, c, **pg)
+        (h, c), g = gates.lstm_step_per_gate(x[:, t], (h, c), **pg)
         for name in ("f", "i", "o", "c_tilde"):
             assert np.max(np.abs(tr[name][:, t] - g[name])) < TOL
     assert np.max(np.abs(gates.lstm_trace(layer.params, x)["h"] - layer.forward(x)[0])) < TOL  # zero state
@@ -193,8 +195,8 @@ def test_peephole_with_zero_peepholes_is_the_plain_lstm():
     rng, x_t, h, c = _data(7)
     layer = rnnlib.LSTM(4, 5, rng=rng)
     zero = np.zeros(5)
-    h1, c1, g = gates.lstm_peephole_step_forward(x_t, h, c, layer, zero, zero, zero)
-    h2, c2, cache = rnnlib.lstm_step_forward(x_t, h, c, **layer.params)
+    (h1, c1), g = gates.lstm_peephole_step_forward(x_t, (h, c), layer, zero, zero, zero)
+    (h2, c2), cache = rnnlib.lstm_step_forward(x_t, (h, c), **layer.params)
     assert np.max(np.abs(h1 - h2)) < TOL and np.max(np.abs(c1 - c2)) < TOL
     assert np.max(np.abs(g["o"] - cache.o)) < TOL
 
@@ -208,12 +210,12 @@ def test_peephole_equations_by_hand():
     i = sigmoid(x_t @ P["W_xi"] + h @ P["W_hi"] + c * p_i + P["b_i"])
     c_new = f * c + i * np.tanh(x_t @ P["W_xc"] + h @ P["W_hc"] + P["b_c"])
     o = sigmoid(x_t @ P["W_xo"] + h @ P["W_ho"] + c_new * p_o + P["b_o"])  # o sees the new cell
-    h1, c1, _ = gates.lstm_peephole_step_forward(x_t, h, c, layer.params, p_f, p_i, p_o)
+    (h1, c1), _ = gates.lstm_peephole_step_forward(x_t, (h, c), layer.params, p_f, p_i, p_o)
     assert np.max(np.abs(c1 - c_new)) < TOL and np.max(np.abs(h1 - o * np.tanh(c_new))) < TOL
-    h2 = rnnlib.lstm_step_forward(x_t, h, c, **layer.params)[0]
+    h2 = rnnlib.lstm_step_forward(x_t, (h, c), **layer.params)[0][0]
     assert np.max(np.abs(h1 - h2)) > 1e-3  # non-zero peepholes change the output
     with pytest.raises(ValueError, match="p_i"):
-        gates.lstm_peephole_step_forward(x_t, h, c, layer, p_f, p_i[:4], p_o)
+        gates.lstm_peephole_step_forward(x_t, (h, c), layer, p_f, p_i[:4], p_o)
 
 
 def test_cifg_equals_lstm_whose_input_gate_is_one_minus_forget():
@@ -225,12 +227,12 @@ def test_cifg_equals_lstm_whose_input_gate_is_one_minus_forget():
     for k, v in layer.params.items():
         blocks = rnnlib.lstm.split_gates(v)
         coupled[k] = rnnlib.lstm.stack_gates(blocks["f"], -blocks["f"], blocks["o"], blocks["c_tilde"])
-    h1, c1, g = gates.lstm_coupled_step_forward(x_t, h, c, gates.cifg_params(coupled))
-    h2, c2, cache = rnnlib.lstm_step_forward(x_t, h, c, **coupled)
+    (h1, c1), g = gates.lstm_coupled_step_forward(x_t, (h, c), gates.cifg_params(coupled))
+    (h2, c2), cache = rnnlib.lstm_step_forward(x_t, (h, c), **coupled)
     assert np.max(np.abs(h1 - h2)) < TOL and np.max(np.abs(c1 - c2)) < TOL
     assert np.max(np.abs(g["i"] - cache.i)) < TOL
     np.testing.assert_array_equal(g["i"], 1.0 - g["f"])
-    h3, _, _ = gates.lstm_coupled_step_forward(x_t, h, c, gates.cifg_params(layer))  # its own i block dropped
+    (h3, _), _ = gates.lstm_coupled_step_forward(x_t, (h, c), gates.cifg_params(layer))  # its own i block dropped
     np.testing.assert_array_equal(h3, h1)  # the CIFG never reads the input-gate weights
 
 
@@ -239,10 +241,10 @@ def test_cifg_params_shapes_and_errors():
     assert {k: v.shape for k, v in p.items()} == {"W_x": (4, 15), "W_h": (5, 15), "b": (15,)}
     _, x_t, h, c = _data(0)
     with pytest.raises(ValueError, match=r"params\['W_x'\] must have shape \(D, 3H\)"):  # LSTM params are not CIFG's
-        gates.lstm_coupled_step_forward(x_t, h, c, rnnlib.LSTM(4, 5).params)
+        gates.lstm_coupled_step_forward(x_t, (h, c), rnnlib.LSTM(4, 5).params)
     with pytest.raises(ValueError, match=r"params\['W_h'\]"):  # 4H = 12 splits in 3, but W_h gives it away
-        gates.lstm_coupled_step_forward(x_t, h[:, :3], c[:, :3], rnnlib.LSTM(4, 3).params)
+        gates.lstm_coupled_step_forward(x_t, (h[:, :3], c[:, :3]), rnnlib.LSTM(4, 3).params)
     with pytest.raises(TypeError, match="params dict"):
-        gates.lstm_coupled_step_forward(x_t, h, c, rnnlib.LSTM(4, 5))
-    with pytest.raises(ValueError, match="h_prev"):
-        gates.lstm_coupled_step_forward(x_t, h[:, :4], c, p)
+        gates.lstm_coupled_step_forward(x_t, (h, c), rnnlib.LSTM(4, 5))
+    with pytest.raises(ValueError, match=r"state_prev\[0\] \(h_prev\)"):
+        gates.lstm_coupled_step_forward(x_t, (h[:, :4], c), p)

@@ -1,4 +1,4 @@
-"""rnnlib.gradcheck: numerical_gradient, rel_error, check_grads.
+"""rnnlib.gradcheck: numerical_gradient, rel_error, max_rel_error, check_grads.
 
 The checker is itself checked: on functions with known derivatives, on its
 promise to pass the perturbed array to ``f`` and restore it bit for bit, and
@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnlib import check_grads, gradcheck, numerical_gradient, rel_error
+import rnnlib
+from rnnlib import check_grads, gradcheck, max_rel_error, numerical_gradient, rel_error
 
 # Float64 centred differences on smooth O(1) functions: ~1e-10 relative.
 GRAD_RTOL = 1e-7
@@ -84,6 +85,48 @@ def test_rel_error_is_norm_based():
     a = np.array([1.0, 1e-12])
     b = np.array([1.0, 2e-12])
     assert rel_error(a, b) < 1e-12
+
+
+def _cs231n_rel_error(x, y):
+    """CS231n's rel_error, as its assignments write it (a reference for max_rel_error)."""
+    return np.max(np.abs(x - y) / (np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def test_max_rel_error_is_cs231n_definition():
+    rng = np.random.default_rng(4)
+    for shape in [(3,), (2, 5), (4, 3, 2)]:
+        a = rng.standard_normal(shape)
+        b = a + 1e-5 * rng.standard_normal(shape)
+        assert max_rel_error(a, b) == _cs231n_rel_error(a, b)
+    a = np.array([1.0, -2.0, 3.0])
+    assert max_rel_error(a, a) == 0.0
+    assert max_rel_error(a, np.zeros(3)) == 1.0
+    assert max_rel_error(a, np.array([1.0, -2.0, 6.0])) == pytest.approx(1 / 3)  # the worst entry sets it
+    assert max_rel_error(np.zeros(2), np.array([0.0, 1e-10])) == pytest.approx(1e-2)  # the 1e-8 floor
+    assert max_rel_error(2.0, 2.0) == 0.0
+    assert max_rel_error(np.ones((1, 2)), [[1.0, 1.0]]) == 0.0  # array_like
+    with pytest.raises(ValueError, match=r"a and b must have the same shape; got \(2, 1\) and \(2,\)"):
+        max_rel_error(np.ones((2, 1)), np.ones(2))
+    assert rnnlib.max_rel_error is max_rel_error and "max_rel_error" in rnnlib.__all__
+
+
+def test_rel_error_and_max_rel_error_differ_where_documented():
+    """Same value on entries of one size, orders apart when one entry is tiny (see rel_error's docstring)."""
+    a = np.array([1.0, 1e-12])
+    b = np.array([1.0, 2e-12])
+    assert rel_error(a, b) < 1e-12 < 1e-5 < max_rel_error(a, b)  # 1e-12 / 1e-8: the floor
+    c = np.array([1.0, -2.0, 3.0])
+    d = c * (1 + 1e-6)  # the same relative change in every entry: the same value
+    assert rel_error(c, d) == pytest.approx(max_rel_error(c, d), rel=1e-9)
+    rng, checked = np.random.default_rng(5), 0
+    for _ in range(200):  # the norm-wise one is never the larger (no entry below the 1e-8 floor)
+        shape = tuple(rng.integers(1, 5, size=rng.integers(1, 3)))
+        u = rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 3, size=shape)
+        v = u + rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 1)
+        if np.min(np.abs(u) + np.abs(v)) >= 1e-8:
+            checked += 1
+            assert rel_error(u, v) <= max_rel_error(u, v) * (1 + 1e-12)
+    assert checked > 150
 
 
 def test_check_grads_accepts_the_right_gradient_and_rejects_a_wrong_one():

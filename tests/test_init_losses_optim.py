@@ -116,7 +116,7 @@ def test_forget_bias_lands_in_the_f_block():
     np.testing.assert_array_equal(rnnlib.lstm.split_gates(p["b"])["f"], 2.0)
     # and the cell really uses that block as its forget gate
     p = init_params("lstm", 2, H, np.random.default_rng(0), scheme="xavier", forget_bias=40.0)
-    _, _, cache = rnnlib.lstm_step_forward(np.zeros((1, 2)), np.zeros((1, H)), np.ones((1, H)), **p)
+    _, cache = rnnlib.lstm_step_forward(np.zeros((1, 2)), (np.zeros((1, H)), np.ones((1, H))), **p)
     np.testing.assert_allclose(cache.f, 1.0, atol=1e-15)
     np.testing.assert_allclose(np.concatenate([cache.i, cache.o]), 0.5)
 

@@ -68,7 +68,7 @@ def test_inspect_gates_lstm_matches_the_per_gate_equations():
     h = c = np.zeros((1, 5))
     trace = inspector.inspect_gates("lstm", layer, x)
     for t in range(x.shape[1]):
-        h, c, g = gates.lstm_step_per_gate(x[:, t], h, c, **pg)
+        (h, c), g = gates.lstm_step_per_gate(x[:, t], (h, c), **pg)
         for name in ("f", "i", "o", "c_tilde"):
             assert np.max(np.abs(trace[name][t] - g[name][0])) < 1e-12
         assert np.max(np.abs(trace["c"][t] - c[0])) < 1e-12 and np.max(np.abs(trace["h"][t] - h[0])) < 1e-12
@@ -106,7 +106,7 @@ def test_inspect_gates_initial_state():
     layer, x = _layer("lstm"), _x(N=1)
     h0, c0 = np.full((1, 5), 0.5), np.full((1, 5), 2.0)
     trace = inspector.inspect_gates("lstm", layer, x, state=(h0, c0))
-    np.testing.assert_allclose(trace["h"], rnnlib.lstm_forward(x, h0, c0, **layer.params)[0][0], atol=1e-12)
+    np.testing.assert_allclose(trace["h"], rnnlib.lstm_forward(x, (h0, c0), **layer.params)[0][0], atol=1e-12)
     gtrace = inspector.inspect_gates("gru", _layer("gru"), x, state=h0)
     assert not np.allclose(gtrace["h"], inspector.inspect_gates("gru", _layer("gru"), x)["h"])
 

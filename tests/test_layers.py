@@ -105,13 +105,14 @@ def test_layer_equals_the_sequence_function(make):
     hs, state = layer.forward(x, s0)
     p = layer.params
     if isinstance(layer, RNN):
-        ref, _ = rnnlib.rnn_forward(x, s0, **p)
+        ref, state_ref, _ = rnnlib.rnn_forward(x, s0, **p)
     elif isinstance(layer, LSTM):
-        ref, c_T, _ = rnnlib.lstm_forward(x, *s0, **p)
-        np.testing.assert_array_equal(state[1], c_T)
+        ref, state_ref, _ = rnnlib.lstm_forward(x, s0, **p)
     else:
-        ref, _ = rnnlib.gru_forward(x, s0, **p, reset_after=layer.reset_after)
+        ref, state_ref, _ = rnnlib.gru_forward(x, s0, **p, reset_after=layer.reset_after)
     np.testing.assert_array_equal(hs, ref)
+    np.testing.assert_array_equal(state, state_ref)  # the same structure: h, or the pair (h, c)
+    assert type(state) is type(state_ref)
 
 
 @pytest.mark.parametrize("make", LAYERS)

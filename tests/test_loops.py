@@ -76,15 +76,15 @@ def test_buffer_reuses_only_a_matching_array():
 
 def _run(kind, x, h0, p, reuse=None):
     if kind == "rnn":
-        hs, cache = rnnlib.rnn_forward(x, h0, p["W_xh"], p["W_hh"], p["b_h"], reuse=reuse)
-        return hs, cache, lambda dhs: rnnlib.rnn_backward(dhs, None, cache)
+        hs, _, cache = rnnlib.rnn_forward(x, h0, p["W_xh"], p["W_hh"], p["b_h"], reuse=reuse)
+        return hs, cache, lambda dhs: rnnlib.rnn_backward(dhs, cache)
     if kind == "lstm":
-        hs, _, cache = rnnlib.lstm_forward(x, h0, 0.5 * h0, p["W_x"], p["W_h"], p["b"], reuse=reuse)
-        return hs, cache, lambda dhs: rnnlib.lstm_backward(dhs, None, None, cache)
+        hs, _, cache = rnnlib.lstm_forward(x, (h0, 0.5 * h0), p["W_x"], p["W_h"], p["b"], reuse=reuse)
+        return hs, cache, lambda dhs: rnnlib.lstm_backward(dhs, cache)
     after = kind == "gru_after"
-    hs, cache = rnnlib.gru_forward(x, h0, p["W_x"], p["W_h"], p["b"], p.get("b_hn") if after else None,
+    hs, _, cache = rnnlib.gru_forward(x, h0, p["W_x"], p["W_h"], p["b"], p.get("b_hn") if after else None,
                                    reset_after=after, reuse=reuse)
-    return hs, cache, lambda dhs: rnnlib.gru_backward(dhs, None, cache)
+    return hs, cache, lambda dhs: rnnlib.gru_backward(dhs, cache)
 
 
 def _flat(result):

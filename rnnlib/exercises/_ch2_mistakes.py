@@ -68,7 +68,7 @@ def _lstm_step(order=("f", "i", "o", "c"), gate_act=sigmoid, cand_act=np.tanh, *
 
 def lstm_step_reference(x_t, h_prev, c_prev, W_x, W_h, b):
     """(h_next, c_next) of one LSTM step, blocks f, i, o, c_tilde (= :func:`rnnlib.lstm_step_forward`)."""
-    h_next, c_next, _ = lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b)
+    (h_next, c_next), _ = lstm_step_forward(x_t, (h_prev, c_prev), W_x, W_h, b)
     return h_next, c_next
 
 
@@ -127,7 +127,7 @@ def cell_backward_cases(rng):
         W_x = rng.standard_normal((D, 4 * H)) / np.sqrt(D)
         W_h = rng.standard_normal((H, 4 * H)) / np.sqrt(H)
         b = rng.standard_normal(4 * H)
-        _, c_next, cache = lstm_step_forward(x_t, h_prev, c_prev, W_x, W_h, b)
+        (_, c_next), cache = lstm_step_forward(x_t, (h_prev, c_prev), W_x, W_h, b)
         dh_next, dc_next = rng.standard_normal((N, H)), rng.standard_normal((N, H))
         cases.append((dh_next, dc_next, c_prev, cache.f, cache.i, cache.o, cache.c_tilde, c_next))
     return cases
@@ -268,7 +268,7 @@ def predict_cell_state_reference(scenario, c_prev, c_tilde):
     W_x[:, 3 * H:] = np.eye(H)  # C~ = tanh(x_t)
     b = np.concatenate([np.full(H, SATURATION if f else -SATURATION), np.full(H, SATURATION if i else -SATURATION),
                         np.zeros(2 * H)])
-    _, c_next, _ = lstm_step_forward(np.arctanh(c_tilde), np.zeros((N, H)), c_prev, W_x, np.zeros((H, 4 * H)), b)
+    (_, c_next), _ = lstm_step_forward(np.arctanh(c_tilde), (np.zeros((N, H)), c_prev), W_x, np.zeros((H, 4 * H)), b)
     return c_next
 
 

@@ -89,22 +89,22 @@ def _zeros(x, H):
 # -- "in_place": rnnlib's sequence functions ---------------------------------------
 
 def _rnn_in_place(p, x, dhs):
-    hs, cache = _rnn.rnn_forward(x, _zeros(x, p["W_hh"].shape[0]), p["W_xh"], p["W_hh"], p["b_h"])
-    dx, _, grads = _rnn.rnn_backward(dhs, None, cache)
+    hs, _, cache = _rnn.rnn_forward(x, _zeros(x, p["W_hh"].shape[0]), p["W_xh"], p["W_hh"], p["b_h"])
+    dx, _, grads = _rnn.rnn_backward(dhs, cache)
     return hs, dx, grads
 
 
 def _lstm_in_place(p, x, dhs):
     h0 = _zeros(x, p["W_h"].shape[0])
-    hs, _, cache = _lstm.lstm_forward(x, h0, h0, p["W_x"], p["W_h"], p["b"])
-    dx, _, _, grads = _lstm.lstm_backward(dhs, None, None, cache)
+    hs, _, cache = _lstm.lstm_forward(x, (h0, h0), p["W_x"], p["W_h"], p["b"])
+    dx, _, grads = _lstm.lstm_backward(dhs, cache)
     return hs, dx, grads
 
 
 def _gru_in_place(p, x, dhs):
-    hs, cache = _gru.gru_forward(x, _zeros(x, p["W_h"].shape[0]), p["W_x"], p["W_h"], p["b"], p.get("b_hn"),
+    hs, _, cache = _gru.gru_forward(x, _zeros(x, p["W_h"].shape[0]), p["W_x"], p["W_h"], p["b"], p.get("b_hn"),
                                  reset_after="b_hn" in p)
-    dx, _, grads = _gru.gru_backward(dhs, None, cache)
+    dx, _, grads = _gru.gru_backward(dhs, cache)
     return hs, dx, grads
 
 
@@ -114,34 +114,27 @@ _IN_PLACE = {"rnn": _rnn_in_place, "lstm": _lstm_in_place, "gru": _gru_in_place}
 # -- "step_loop": the fused step functions, one step at a time --------------------------
 
 def _step_loop(kind, p, x, dhs):
+    """The three cells through one loop: their step functions share one convention."""
     N, T, _ = x.shape
-    step_forward = {"rnn": _rnn.rnn_step_forward, "lstm": _lstm.lstm_step_forward}.get(kind)
-    names = ("W_xh", "W_hh", "b_h") if kind == "rnn" else ("W_x", "W_h", "b")
-    H = p[names[1]].shape[0]
-    h = c = _zeros(x, H)
+    step_forward, step_backward = {
+        "rnn": (_rnn.rnn_step_forward, _rnn.rnn_step_backward),
+        "lstm": (_lstm.lstm_step_forward, _lstm.lstm_step_backward),
+        "gru": (partial(_gru.gru_step_forward, reset_after="b_hn" in p), _gru.gru_step_backward)}[kind]
+    H = p["W_hh" if kind == "rnn" else "W_h"].shape[0]
+    h = _zeros(x, H)
+    state = (h, h) if kind == "lstm" else h  # the LSTM's state is the pair (h, c)
     caches, hs = [], np.empty((N, T, H), h.dtype)
     for t in range(T):
-        if kind == "lstm":
-            h, c, cache = step_forward(x[:, t], h, c, *(p[k] for k in names))
-        elif kind == "rnn":
-            h, cache = step_forward(x[:, t], h, *(p[k] for k in names))
-        else:
-            h, cache = _gru.gru_step_forward(x[:, t], h, p["W_x"], p["W_h"], p["b"], p.get("b_hn"),
-                                             reset_after="b_hn" in p)
-        hs[:, t] = h
+        state, cache = step_forward(x[:, t], state, **p)  # p: the parameters by name
+        hs[:, t] = state[0] if kind == "lstm" else state
         caches.append(cache)
     dx, grads = np.empty_like(x, dtype=hs.dtype), {k: np.zeros_like(v) for k, v in p.items()}
-    dh = dc = np.zeros((N, H), hs.dtype)
+    dh, dc = np.zeros((N, H), hs.dtype), None  # gradients from step t + 1 (none after step T)
     for t in range(T - 1, -1, -1):
-        if kind == "lstm":
-            dx[:, t], dh, dc, *step_grads = _lstm.lstm_step_backward(dh + dhs[:, t], dc, caches[t])
-            step_grads = dict(zip(names, step_grads))
-        elif kind == "rnn":
-            dx[:, t], dh, *step_grads = _rnn.rnn_step_backward(dh + dhs[:, t], caches[t])
-            step_grads = dict(zip(names, step_grads))
-        else:
-            dx[:, t], dh, step_grads = _gru.gru_step_backward(dh + dhs[:, t], caches[t])
-        for k, g in step_grads.items():
+        dstate = (dh + dhs[:, t], dc) if kind == "lstm" else dh + dhs[:, t]
+        dx[:, t], dstate, step_grads = step_backward(dstate, caches[t])
+        dh, dc = dstate if kind == "lstm" else (dstate, None)
+        for k, g in step_grads.items():  # keyed like p
             grads[k] += g
     return hs, dx, grads
 
@@ -151,18 +144,19 @@ _STEP_LOOP = {kind: (lambda p, x, dhs, kind=kind: _step_loop(kind, p, x, dhs)) f
 
 # -- "per_gate": one matmul per gate --------------------------------------------------------
 
-def lstm_step_per_gate_backward(dh_next, dc_next, x_t, h_prev, c_prev, c_next, gates, p):
+def lstm_step_per_gate_backward(dstate_next, x_t, state_prev, c_next, gates, p):
     r"""Backward of :func:`rnnlib.gates.lstm_step_per_gate`, one matmul per gate and gradient.
 
     Parameters
     ----------
-    dh_next : ndarray (N, H)
-        :math:`\partial L / \partial h_t` (total).
-    dc_next : ndarray (N, H)
+    dstate_next : tuple (dh_next, dc_next) of ndarray (N, H)
+        :math:`\partial L / \partial h_t` (total) and
         :math:`\partial L / \partial C_t` arriving from step t + 1.
     x_t : ndarray (N, D)
-    h_prev, c_prev, c_next : ndarray (N, H)
-        :math:`h_{t-1}, C_{t-1}, C_t`.
+    state_prev : tuple (h_prev, c_prev) of ndarray (N, H)
+        :math:`h_{t-1}, C_{t-1}`.
+    c_next : ndarray (N, H)
+        :math:`C_t`.
     gates : dict
         ``f, i, o, c_tilde`` (N, H), as the forward step returned them.
     p : dict
@@ -171,10 +165,11 @@ def lstm_step_per_gate_backward(dh_next, dc_next, x_t, h_prev, c_prev, c_next, g
     Returns
     -------
     dx_t : ndarray (N, D)
-    dh_prev, dc_prev : ndarray (N, H)
+    dstate_prev : tuple (dh_prev, dc_prev) of ndarray (N, H)
     grads : dict
         One gradient per name in ``p``.
     """
+    (dh_next, dc_next), (h_prev, c_prev) = dstate_next, state_prev
     f, i, o, c_tilde = gates["f"], gates["i"], gates["o"], gates["c_tilde"]
     tanh_c = np.tanh(c_next)
     # h_t = o ⊙ tanh(C_t)
@@ -191,7 +186,7 @@ def lstm_step_per_gate_backward(dh_next, dc_next, x_t, h_prev, c_prev, c_next, g
     grads = {}
     for g in _SYMBOL["lstm"]:
         grads[f"W_x{g}"], grads[f"W_h{g}"], grads[f"b_{g}"] = x_t.T @ da[g], h_prev.T @ da[g], da[g].sum(axis=0)
-    return dx_t, dh_prev, dc_prev, grads
+    return dx_t, (dh_prev, dc_prev), grads
 
 
 def gru_step_per_gate_backward(dh_next, x_t, h_prev, gates, p):
@@ -254,8 +249,8 @@ def _per_gate(kind, p, x, dhs):
     saved, hs = [], np.empty((N, T, H), h.dtype)
     for t in range(T):  # forward: the chapter's cells, with their input checks at every call
         if kind == "lstm":
-            h_next, c_next, gates = lstm_step_per_gate(x[:, t], h, c, **pg)
-            saved.append((h, c, c_next, gates))
+            (h_next, c_next), gates = lstm_step_per_gate(x[:, t], (h, c), **pg)
+            saved.append(((h, c), c_next, gates))
             h, c = h_next, c_next
         else:
             h_next, gates = gru_step_per_gate(x[:, t], h, **pg)
@@ -266,9 +261,9 @@ def _per_gate(kind, p, x, dhs):
     dh = dc = np.zeros((N, H), hs.dtype)
     for t in range(T - 1, -1, -1):
         if kind == "lstm":
-            h_prev, c_prev, c_next, gates = saved[t]
-            dx[:, t], dh, dc, step_grads = lstm_step_per_gate_backward(
-                dh + dhs[:, t], dc, x[:, t], h_prev, c_prev, c_next, gates, pg)
+            state_prev, c_next, gates = saved[t]
+            dx[:, t], (dh, dc), step_grads = lstm_step_per_gate_backward(
+                (dh + dhs[:, t], dc), x[:, t], state_prev, c_next, gates, pg)
         else:
             h_prev, gates = saved[t]
             dx[:, t], dh, step_grads = gru_step_per_gate_backward(dh + dhs[:, t], x[:, t], h_prev, gates, pg)

@@ -77,14 +77,14 @@ def input_gradient_profile(layer, x):
     dhs = np.zeros((N, T, H), layer.dtype)
     dhs[:, -1] = 1.0  # L = sum(h_T): dL/dh_T = 1, no loss at earlier steps
     if layer.kind == "rnn":
-        _, cache = rnn_forward(x, h0, p["W_xh"], p["W_hh"], p["b_h"])
-        dx = rnn_backward(dhs, None, cache)[0]
+        _, _, cache = rnn_forward(x, h0, p["W_xh"], p["W_hh"], p["b_h"])
+        dx = rnn_backward(dhs, cache)[0]
     elif layer.kind == "lstm":
-        _, _, cache = lstm_forward(x, h0, h0, p["W_x"], p["W_h"], p["b"])
-        dx = lstm_backward(dhs, None, None, cache)[0]
+        _, _, cache = lstm_forward(x, (h0, h0), p["W_x"], p["W_h"], p["b"])
+        dx = lstm_backward(dhs, cache)[0]
     else:
-        _, cache = gru_forward(x, h0, p["W_x"], p["W_h"], p["b"], p.get("b_hn"), reset_after=layer.reset_after)
-        dx = gru_backward(dhs, None, cache)[0]
+        _, _, cache = gru_forward(x, h0, p["W_x"], p["W_h"], p["b"], p.get("b_hn"), reset_after=layer.reset_after)
+        dx = gru_backward(dhs, cache)[0]
     return np.sqrt(np.sum(dx.astype(np.float64) ** 2, axis=(0, 2)))  # (N, T, D) -> (T,)
 
 

@@ -215,7 +215,7 @@ def hidden_jacobian_norms(params, x, h0=None, ord="spectral"):
         raise ValueError(f"x must be one sequence of shape (T, D); got shape {x.shape}")
     H = W_hh.shape[0]
     h0 = np.zeros(H) if h0 is None else np.asarray(h0, dtype=np.float64)
-    hs, _ = rnn_forward(x[None], h0[None], W_xh, W_hh, b_h)  # (1, T, H)
+    hs, _, _ = rnn_forward(x[None], h0[None], W_xh, W_hh, b_h)  # (1, T, H)
     hs = hs[0]  # (T, H)
     lags, norms = jacobian_product_norms(rnn_step_jacobians(hs, W_hh), ord=ord)
     return lags, norms, hs
