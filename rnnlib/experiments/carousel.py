@@ -257,3 +257,44 @@ def path_summary(kind, seeds=range(10), T=400, **settings):
         out["keep_product_max"].append(np.max(prod))
         out["keep_mean"].append(np.mean(keep))
     return {k: np.array(v) for k, v in out.items()}
+
+
+SETTINGS = {  # name -> (kind, settings of build): the comparison of chapter 2
+    "LSTM, b_f + 3": ("lstm", {"forget_bias": 3.0}),
+    "LSTM, b_f + 3, b_i - 3": ("lstm", {"forget_bias": 3.0, "input_bias": -3.0}),
+    "LSTM, b_f + 6, b_i - 3": ("lstm", {"forget_bias": 6.0, "input_bias": -3.0}),
+    "GRU, b_z + 3": ("gru", {"update_bias": 3.0}),
+}
+
+
+def compare_settings(settings=None, seeds=range(10), T=400) -> dict:
+    """:func:`path_summary` for every entry of ``settings`` (default :data:`SETTINGS`)."""
+    settings = SETTINGS if settings is None else settings
+    return {name: path_summary(kind, seeds, T, **kw) for name, (kind, kw) in settings.items()}
+
+
+def _spread(v, fmt):
+    def one(a):
+        return "< 1e-300" if a < 1e-300 else fmt.format(a)
+    return f"{one(np.median(v))} [{one(np.min(v))}, {one(np.max(v))}]"
+
+
+def to_markdown(summaries: dict) -> str:
+    """A Markdown table of :func:`compare_settings`: median [min, max] over seeds per column.
+
+    Columns: mean keep gate (f or z); its product over the steps, per unit (median over
+    units); g_1 along all routes, the cell (or direct) path only, the hidden paths only;
+    the per-step growth of the backward product (LSTM only); median :math:`|C_t|` (LSTM).
+    """
+    head = ("| setting | mean f or z | product of f or z, per unit | all routes | cell / direct path only "
+            "| hidden paths only | growth per step | median abs(C_t) |")
+    lines = [head, "|---" * 8 + "|"]
+    for name, s in summaries.items():
+        direct = s["g_cell"] if "g_cell" in s else s["g_direct"]
+        lstm = "lyapunov" in s
+        cells = [_spread(s["keep_mean"], "{:.3f}"), _spread(s["keep_product_median"], "{:.1e}"),
+                 _spread(s["g_full"], "{:.1e}"), _spread(direct, "{:.1e}"), _spread(s["g_hidden"], "{:.1e}"),
+                 _spread(s["lyapunov"], "{:.3f}") if lstm else "n/a",
+                 _spread(s["abs_c_median"], "{:.2f}") if lstm else "n/a"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
