@@ -2,7 +2,7 @@
 # Every target installs what it needs first, so each works on a fresh clone.
 #
 #   make book   build the HTML into _build/html (warnings are errors)
-#   make test   unit tests, notebooks (nbval), book build, browser tests
+#   make test   unit tests, notebooks (nbval, under two OpenBLAS kernels), book, browser, PDF
 #   make pdf    build the PDF into _build/pdf (needs TeX, see README)
 #   make lab    open the notebooks in JupyterLab
 #   make bench  benchmark grid vs PyTorch and the FLOP limit (not part of make test)
@@ -17,7 +17,7 @@ NPM    := $(shell command -v npm 2>/dev/null)
 # Written separately; see the placeholder rule below.
 CHAPTER1 := book/01_simple_rnn.ipynb
 
-.PHONY: help venv book pdf pdf-test test unit nbval browser lab bench clean
+.PHONY: help venv book pdf pdf-test test unit nbval nbval-kernel2 browser lab bench clean
 
 help:
 	@sed -n 's/^#   make/  make/p' Makefile
@@ -91,6 +91,7 @@ lab: venv
 test: venv
 	$(MAKE) unit
 	$(MAKE) nbval
+	$(MAKE) nbval-kernel2
 	$(MAKE) book
 	$(MAKE) browser
 	$(MAKE) pdf
@@ -102,6 +103,16 @@ unit: venv
 # Re-runs every chapter and compares its outputs with the stored ones.
 nbval: venv $(CHAPTER1)
 	$(PYTEST) --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg book/*.ipynb
+
+# The same, under an OpenBLAS kernel other than this machine's default (another CPU
+# kind's floating-point path: Haswell on an AVX-512 CPU, SkylakeX where OpenBLAS
+# defaults to Haswell on an AVX-512 CPU, else Sandybridge; tools/blas_kernel.py).
+# The plugin -p tools.blas_kernel stops the run unless OpenBLAS reports that kernel.
+nbval-kernel2: venv $(CHAPTER1)
+	@core=$$($(PY) tools/blas_kernel.py choose) || exit 1; \
+	echo "nbval-kernel2: OPENBLAS_CORETYPE=$$core"; \
+	OPENBLAS_CORETYPE=$$core BLAS_KERNEL_EXPECTED=$$core $(PYTEST) -p tools.blas_kernel \
+	  --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg book/*.ipynb
 
 # Against the existing _build/html (run `make book` first, or `make test`).
 browser: venv

@@ -47,6 +47,24 @@ def test_from_tanh_is_the_sigmoid_in_place():
     assert s.min() >= 0.0 and s.max() <= 1.0
 
 
+
+def test_from_tanh_error_is_absolute_not_relative():
+    """The docstring of halve_sigmoid_columns: ~2e-16 absolute, large relative for closed gates."""
+    import math
+
+    def fast(a):
+        return float(_loops.from_tanh_(np.tanh(np.array([a / 2])))[0])
+
+    def exact(a):
+        return 1.0 / (1.0 + math.exp(-a))
+
+    a = np.linspace(-60.0, 60.0, 20001)
+    assert np.max(np.abs(_loops.from_tanh_(np.tanh(a / 2)) - 1 / (1 + np.exp(-a)))) <= 2 * EPS
+    rel = {v: abs(fast(v) - exact(v)) / exact(v) for v in (-20.0, -30.0)}
+    assert 1e-9 < rel[-20.0] < 1e-7 and 1e-5 < rel[-30.0] < 1e-3  # documented: 9e-9 and 1.7e-4
+    assert fast(-40.0) == 0.0 and exact(-40.0) > 0  # documented: exactly 0 below about -38
+    assert abs(fast(-5.0) - exact(-5.0)) / exact(-5.0) < 1e-14  # open-ish gates: rounding only
+
 def test_operands_buffer_layout():
     rng = np.random.default_rng(1)
     T, N, D, H = 3, 2, 4, 5

@@ -132,7 +132,7 @@ BIAS_MAX = 10.0  # above: the gate can hardly ever close
 
 @lru_cache(maxsize=64)
 def measured_gradient(forget_bias: float) -> float:
-    r"""Median over 5 seeds of :math:`\lVert \partial (\sum h_T) / \partial x_1 \rVert`, T = 100, H = 64.
+    r"""Median over 20 seeds of :math:`\lVert \partial (\sum h_T) / \partial x_1 \rVert`, T = 100, H = 64.
 
     Measured with :func:`rnnlib.experiments.gradient_flow.gradient_norm_table` (PyTorch's init, float64, D = 2).
     """
@@ -166,8 +166,9 @@ def check_choose_forget_bias(fn):
     measured = f"measured ||dh_T/dx_1|| = {g:.1e} at T = {BIAS_T}"
     if g >= BIAS_THRESHOLD:
         return CheckResult(True, "passed", f"{name}: correct! With b_f = {b:g} the {measured}, above "
-                           f"{BIAS_THRESHOLD:g}: the forget gates start near sigmoid({b:g}) = {f0:.3f}, so the "
-                           f"cell path passes most of the gradient back at every step.")
+                           f"{BIAS_THRESHOLD:g}: the forget gates start near sigmoid({b:g}) = {f0:.3f}, open enough "
+                           f"for the gradient to survive {BIAS_T} steps (chapter 2, 'Where the gradient flows', "
+                           f"measures which routes carry it).")
     if b < 0:
         return CheckResult(False, "known-mistake",
                            f"{name}: not yet ({measured}). A negative bias pushes f below 1/2: every step back "

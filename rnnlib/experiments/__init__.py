@@ -4,6 +4,8 @@
   spectral radius varies (Chapter 1)
 * :mod:`rnnlib.experiments.gradient_flow` - how much gradient reaches the
   first input, per model, seed and length (Chapters 2 and 3)
+* :mod:`rnnlib.experiments.carousel` - which route that gradient takes:
+  the cell path, the hidden paths, or both (Chapters 2 and 3)
 * :mod:`rnnlib.experiments.mixups` - classic conversion mistakes, measured
 * :mod:`rnnlib.experiments.compare` - the two GRU forms trained side by side
 * :mod:`rnnlib.experiments.inspector_compute` - gate traces for the inspector

@@ -9,7 +9,8 @@ last hidden state, summed over the batch) and its gradient with respect to each 
 One backward pass of the fast sequence functions (:mod:`rnnlib.rnn`, :mod:`rnnlib.lstm`,
 :mod:`rnnlib.gru`) with ``dhs`` zero except ones at the last step gives every :math:`g_t`
 (:func:`input_gradient_profile`); :func:`input_gradient_norm` is :math:`g_1` for
-``x`` ~ N(0, 1). :func:`gradient_norm_table` takes medians over seeds for the six models of
+``x`` ~ N(0, 1). :func:`gradient_norm_table` takes medians and quartiles over seeds (each
+measurement from its own generator, seeded by ``[seed, T]``) for the six models of
 :data:`DEFAULT_MODELS`: tanh RNN, LSTM with forget-gate bias 0, +1, +3 (Gers et al. 2000;
 Jozefowicz et al. 2015), GRU with update-gate bias 0 and +3 (z = 1 keeps the state).
 
@@ -30,9 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlib._checks import check_array, check_size
+from rnnlib._checks import check_array, check_rng, check_size
 from rnnlib.gru import gru_backward, gru_forward
-from rnnlib._checks import check_rng
 from rnnlib.layers import GRU, LSTM, RNN
 from rnnlib.lstm import lstm_backward, lstm_forward
 from rnnlib.rnn import rnn_backward, rnn_forward
@@ -113,7 +113,7 @@ def input_gradient_norm(layer, T, rng, N=1) -> float:
 
 
 class GradientNormTable(NamedTuple):
-    """Result of :func:`gradient_norm_table`."""
+    """Result of :func:`gradient_norm_table`: every measurement and its median over seeds."""
 
     models: tuple  # (M,) model names
     T_values: tuple  # (K,) sequence lengths
@@ -121,18 +121,32 @@ class GradientNormTable(NamedTuple):
     norms: np.ndarray  # (M, K, S) every measurement
     medians: np.ndarray  # (M, K) median over seeds
 
-    def to_markdown(self, fmt="{:.1e}") -> str:
-        """The medians as a Markdown table, one row per model, one column per T."""
+    def quantiles(self, q) -> np.ndarray:
+        """Quantile(s) ``q`` over seeds, e.g. ``q=(0.25, 0.75)``: shape ``q.shape + (M, K)``."""
+        return np.quantile(self.norms, q, axis=2)
+
+    def to_markdown(self, fmt="{:.1e}", spread=True) -> str:
+        """A Markdown table, one row per model, one column per T.
+
+        Each entry is the median over seeds, followed (``spread=True``) by the quartiles
+        over seeds in brackets: ``median [q25, q75]``.
+        """
+        q25, q75 = self.quantiles((0.25, 0.75))
         lines = ["| model | " + " | ".join(f"T={T}" for T in self.T_values) + " |",
                  "|---|" + "---|" * len(self.T_values)]
-        for name, row in zip(self.models, self.medians):
-            lines.append(f"| {name} | " + " | ".join(fmt.format(v) for v in row) + " |")
+        for m, (name, row) in enumerate(zip(self.models, self.medians)):
+            cells = [fmt.format(v) + (f" [{fmt.format(q25[m, k])}, {fmt.format(q75[m, k])}]" if spread else "")
+                     for k, v in enumerate(row)]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
 
-def gradient_norm_table(kinds_and_settings=None, T_values=(5, 50, 400), H=64, D=2, seeds=range(5),
+def gradient_norm_table(kinds_and_settings=None, T_values=(5, 50, 400), H=64, D=2, seeds=range(20),
                         N=1) -> GradientNormTable:
     r"""Median of :func:`input_gradient_norm` over seeds, for several models and lengths.
+
+    Every entry ``norms[m, k, s]`` is a function of (model m, ``T_values[k]``, ``seeds[s]``)
+    alone: it does not change with which other lengths, seeds or models were requested.
 
     Parameters
     ----------
@@ -145,15 +159,16 @@ def gradient_norm_table(kinds_and_settings=None, T_values=(5, 50, 400), H=64, D=
         input drives tanh units harder and the plain RNN's gradient vanishes faster.
     seeds : iterable of int
         Seed s builds the layer with ``rng = np.random.default_rng(s)`` (PyTorch's
-        U(-1/sqrt(H), 1/sqrt(H)) init, float64), then draws each ``x`` from the same rng;
-        models of one kind share their weights for a seed and differ only in the bias trick.
+        U(-1/sqrt(H), 1/sqrt(H)) init, float64): models of one kind share their weights for a
+        seed and differ only in the bias trick. The input of length T is drawn from its own
+        generator, ``np.random.default_rng([s, T])``.
     N : int
         Batch size of each measurement.
 
     Returns
     -------
     GradientNormTable
-        ``medians`` (M, K) and all ``norms`` (M, K, S).
+        ``medians`` (M, K) and all ``norms`` (M, K, S); ``quantiles(q)`` for the spread.
     """
     models = DEFAULT_MODELS if kinds_and_settings is None else kinds_and_settings
     if not isinstance(models, dict) or not models:
@@ -167,11 +182,12 @@ def gradient_norm_table(kinds_and_settings=None, T_values=(5, 50, 400), H=64, D=
     seeds = tuple(seeds)
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ValueError(f"seeds must be non-negative integers; got {seeds!r}")
     norms = np.empty((len(models), len(T_values), len(seeds)))
     for m, (kind, kwargs) in enumerate(models.values()):
         for s, seed in enumerate(seeds):
-            rng = np.random.default_rng(seed)
-            layer = _CLASSES[kind](D, H, rng=rng, dtype=np.float64, **kwargs)
-            for k, T in enumerate(T_values):
-                norms[m, k, s] = input_gradient_norm(layer, T, rng, N=N)
+            layer = _CLASSES[kind](D, H, rng=np.random.default_rng(seed), dtype=np.float64, **kwargs)
+            for k, T in enumerate(T_values):  # one generator per (seed, T): order-independent
+                norms[m, k, s] = input_gradient_norm(layer, T, np.random.default_rng([seed, T]), N=N)
     return GradientNormTable(tuple(models), T_values, seeds, norms, np.median(norms, axis=2))
