@@ -4,6 +4,7 @@
 #   make book   build the HTML into _build/html (warnings are errors)
 #   make test   unit tests, notebooks (nbval), book build, browser tests
 #   make lab    open the notebooks in JupyterLab
+#   make lab-test  drive JupyterLab in Chromium: every widget chapter, several runs
 #   make bench  benchmark grid vs PyTorch and the FLOP limit (not part of make test)
 #   make clean  remove the build output
 
@@ -16,7 +17,7 @@ NPM    := $(shell command -v npm 2>/dev/null)
 # Written separately; see the placeholder rule below.
 CHAPTER1 := book/01_simple_rnn.ipynb
 
-.PHONY: help venv book test unit nbval browser lab bench clean
+.PHONY: help venv book test unit nbval browser lab lab-setup lab-test bench clean
 
 help:
 	@sed -n 's/^#   make/  make/p' Makefile
@@ -66,8 +67,24 @@ book: venv $(CHAPTER1)
 	$(PY) tools/offline_assets.py
 	$(VENV)/bin/jupyter-book build . --all --warningiserror --keep-going
 
-lab: venv
+# JupyterLab settings for the reader (tools/jupyter/overrides.json): the widget
+# manager saves widget state, so a saved notebook reopens with its widgets
+# instead of "model not found". Trusting the notebooks lets Jupyter draw the
+# widgets saved in them before anything runs (untrusted, it shows each
+# widget's static figure instead).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+lab-setup: venv
+	mkdir -p $(LAB_SETTINGS)
+	cp tools/jupyter/overrides.json $(LAB_SETTINGS)/overrides.json
+	$(VENV)/bin/jupyter trust book/*.ipynb
+
+lab: lab-setup
 	$(VENV)/bin/jupyter lab book/
+
+# JupyterLab in Chromium, every chapter with widgets, several runs each
+# (tests/browser/test_lab.py; `make browser` runs a seeded subset).
+lab-test: venv lab-setup
+	LAB_TEST_ALL=1 $(PYTEST) tests/browser/test_lab.py
 
 # --- tests --------------------------------------------------------------------
 
