@@ -19,7 +19,9 @@ A page left with no widget view then loads neither the saved widget state nor
 the widget manager. After the build (``build-finished``) every PNG in
 ``_images/`` is stored as a palette PNG (a third of the size, same look), and
 the theme's ``fontawesome.js`` (1.5 MB of SVG icons the theme also draws from
-its web font) is no longer loaded: the icons come from the font alone.
+its web font) is no longer loaded: the icons come from the font alone. A small
+stylesheet (``_static/book-widgets.css``) lays out the sliders and gives display
+math room above, so superscripts are not clipped.
 
 Listed in ``_config.yml`` (``extensions``; ``tools/`` is on the path through
 ``local_extensions``). ``tests/browser/test_book_pages.py`` checks the result.
@@ -211,6 +213,9 @@ SLIDER_CSS = """
 .frame-slider-control output { min-width: 3em; font-variant-numeric: tabular-nums; }
 .frame-slider-frames img { max-width: 100%; height: auto; }
 .live-widget-note { font-size: 0.9em; font-style: italic; }
+/* The theme's display-math box scrolls (overflow: auto) with room below only, so
+   a superscript at the top (the transpose sign of W_h^T in eq. 2.13) was clipped. */
+div.math mjx-container { padding-top: 0.35rem; }
 """
 
 

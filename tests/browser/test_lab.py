@@ -72,15 +72,16 @@ def live_chapters() -> list[str]:
     return out
 
 
-def _selection() -> list[tuple[str, int]]:
+def _selection() -> list:
+    """(chapter, run) pairs to test; the seeded subset carries its seed in the test id."""
     chapters = live_chapters()
     if os.environ.get("LAB_TEST_ALL"):
         runs = int(os.environ.get("LAB_TEST_RUNS", "4"))
-        return [(c, k) for c in chapters for k in range(runs)]
+        return [pytest.param(c, k, id=f"{c}-run{k}") for c in chapters for k in range(runs)]
     seed = int(os.environ.get("LAB_TEST_SEED", secrets.randbelow(10_000)))
     choice = random.Random(seed).choice(chapters) if chapters else None
     print(f"\ntest_lab: seeded subset, LAB_TEST_SEED={seed}: {choice} (all: {chapters})")
-    return [(choice, 0)] if choice else []
+    return [pytest.param(choice, 0, id=f"{choice}-LAB_TEST_SEED={seed}")] if choice else []
 
 
 SELECTION = _selection()
@@ -288,4 +289,8 @@ def test_chapter_renders_and_its_live_widgets_respond(browser, lab, chapter, run
         unsatisfied = [m for m in console if "Unsatisfied version" in m]
         assert unsatisfied == [], f"{chapter}: {unsatisfied[:3]}"
     finally:
+        try:  # each run gets a fresh kernel; stop this one
+            page.evaluate("() => window.jupyterapp.serviceManager.sessions.shutdownAll()")
+        except Exception:
+            pass
         context.close()
