@@ -103,7 +103,7 @@ def _frame_slider(state: dict, model_id: str):
         if image.get("model_name") != "ImageModel" or len(buffers) != 1:
             return None
         pngs.append(base64.b64decode(buffers[0]["data"]))
-    labels = slider["state"]["_options_labels"]
+    labels = [str(label) for label in slider["state"]["_options_labels"]]
     if len(labels) != len(pngs):
         return None
     index = slider["state"].get("index", 0) or 0

@@ -52,7 +52,8 @@ LIVE_CALLS = ("radius_explorer(", "gate_inspector(")
 
 # The rendered Markdown of a cell (jupyterlab-myst: .jp-RenderedText; plain JupyterLab:
 # .jp-RenderedMarkdown), i.e. what the input area shows besides the hidden editor.
-RENDERED_MD = ".jp-MarkdownCell .jp-InputArea > :not(.jp-InputPrompt):not(.jp-Editor):not(.jp-Toolbar)"
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook on show
+RENDERED_MD = f"{NOTEBOOK} .jp-MarkdownCell .jp-InputArea > :not(.jp-InputPrompt):not(.jp-Editor):not(.jp-Toolbar)"
 
 # MyST constructs that must not be visible as text once jupyterlab-myst renders a cell.
 RAW_MYST = re.compile(
@@ -177,7 +178,8 @@ def _open(browser, lab, chapter):
     page = context.new_page()
     console = []
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.goto(f"{base}/lab/tree/book/{chapter}.ipynb?token={token}", wait_until="load")
+    # ?reset: a fresh workspace, not the tabs the previous run left open
+    page.goto(f"{base}/lab/tree/book/{chapter}.ipynb?reset&token={token}", wait_until="load")
     page.wait_for_function(
         "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
         timeout=120_000,
@@ -196,13 +198,14 @@ MARKDOWN_TEXT_JS = """
 """
 
 LIVE_WIDGETS_JS = """
-() => [...document.querySelectorAll('.jp-OutputArea-output')]
+() => [...document.querySelectorAll('NOTEBOOK .jp-OutputArea-output')]
   .filter(o => o.querySelector('.widget-output') && o.querySelector('.widget-slider, select'))
   .map((o, k) => { o.setAttribute('data-test-live', k); return k; })
 """
 
 
 MARKDOWN_TEXT_JS = MARKDOWN_TEXT_JS.replace("RENDERED_MD", RENDERED_MD)
+LIVE_WIDGETS_JS = LIVE_WIDGETS_JS.replace("NOTEBOOK", NOTEBOOK)
 
 
 def _figure(area):
@@ -215,7 +218,7 @@ def _run_all(page):
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(
         """() => { const w = window.jupyterapp.shell.currentWidget;
-                   const busy = [...document.querySelectorAll('.jp-InputArea-prompt')]
+                   const busy = [...w.node.querySelectorAll('.jp-InputArea-prompt')]
                                  .some(p => p.textContent.includes('*'));
                    return !busy && w.sessionContext.session.kernel.status === 'idle'; }""",
         timeout=RUN_ALL_S * 1000, polling=1000,
@@ -263,16 +266,16 @@ def test_chapter_renders_and_its_live_widgets_respond(browser, lab, chapter, run
         raw = sorted({m.group(0) for t in texts for m in RAW_MYST.finditer(t)})
         assert texts, f"{chapter}: no rendered Markdown cell"
         assert raw == [], f"{chapter}: raw MyST visible in the rendered Markdown: {raw}"
-        n_display = page.locator(".jp-MarkdownCell .katex-display").count()
+        n_display = page.locator(f"{NOTEBOOK} .jp-MarkdownCell .katex-display").count()
         source = json.loads((BOOK / f"{chapter}.ipynb").read_text())
         wants_display = any("{math}" in "".join(c["source"]) or "$$" in "".join(c["source"])
                             for c in source["cells"] if c["cell_type"] == "markdown")
         assert not wants_display or n_display > 0, f"{chapter}: no display equation typeset"
-        assert page.locator(".jp-MarkdownCell .katex-error").count() == 0, f"{chapter}: KaTeX errors"
+        assert page.locator(f"{NOTEBOOK} .jp-MarkdownCell .katex-error").count() == 0, f"{chapter}: KaTeX errors"
 
         _run_all(page)
-        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-        tracebacks = page.locator(".jp-OutputArea-output .ansi-red-fg").count()
+        errors = page.locator(f"{NOTEBOOK} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        tracebacks = page.locator(f"{NOTEBOOK} .jp-OutputArea-output .ansi-red-fg").count()
         assert tracebacks == 0, f"{chapter}: a cell raised ({errors.count()} stderr outputs)"
         live = page.evaluate(LIVE_WIDGETS_JS)
         assert live, f"{chapter}: no live widget rendered after Run All"
