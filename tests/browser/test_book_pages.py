@@ -8,7 +8,7 @@
   slider or drop-down; live widgets are shown as their figure, with a note, and
   frame sliders as plain HTML (tools/book_widgets.py).
 
-Uses the server and browser of test_book_html.py; reads ``_build/html``.
+Uses the server of test_book_html.py and the browser of conftest.py; reads ``_build/html``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 
 import pytest
 
-from test_book_html import DOCS, ROOT, browser, is_local, site  # noqa: F401  (fixtures)
+from test_book_html import DOCS, ROOT, is_local, site  # noqa: F401  (site: the fixture)
 
 CHAPTER_WITH_WIDGETS_MB = 4.0
 OTHER_PAGE_MB = 2.5

@@ -44,8 +44,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 RESPONSE_S = 30.0
 RUN_ALL_S = 600.0
 LIVE_CALLS = ("radius_explorer(", "gate_inspector(")
@@ -92,6 +90,7 @@ def _unavailable(reason: str):
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI must run the browser tests)")
     pytest.skip(reason)
+    # (the browser fixture is in conftest.py)
 
 
 def _free_port() -> int:
@@ -156,20 +155,6 @@ def lab(tmp_path_factory):
     except subprocess.TimeoutExpired:
         server.kill()
     log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright Python package is not installed")
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} not found (apt-get install chromium)")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _open(browser, lab, chapter):
