@@ -74,13 +74,22 @@ OVERFLOW_JS = """
     const text = (el.innerText || el.getAttribute('alt') || '').trim().replace(/\\s+/g, ' ').slice(0, 60);
     return `${el.tagName.toLowerCase()}.${[...el.classList].slice(0, 2).join('.')} #${id} "${text}"`;
   };
+  const insideScrollBox = (el) => {  // reported once, as its box
+    for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
   for (const el of article.querySelectorAll('*')) {
     if (!el.checkVisibility()) continue;
     const style = getComputedStyle(el);
-    const scrolls = ['auto', 'scroll', 'hidden'].includes(style.overflowX);
+    // a box that scrolls hides what does not fit behind a scroll bar (inline math's
+    // overflow: hidden boxes are left out: their extra width is MathJax's off-screen
+    // assistive MathML, not a visible glyph)
+    const scrolls = ['auto', 'scroll'].includes(style.overflowX);
     if (scrolls && el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0) {
       out.push(`${describe(el)}: content ${el.scrollWidth}px in a ${el.clientWidth}px box`);
-    } else if (el.getBoundingClientRect().right > right && !el.closest('.bd-sidebar-secondary')) {
+    } else if (el.getBoundingClientRect().right > right && !insideScrollBox(el)) {
       out.push(`${describe(el)}: reaches ${Math.round(el.getBoundingClientRect().right)}px, article ends at ${Math.round(right)}px`);
     }
   }
