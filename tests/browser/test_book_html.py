@@ -42,6 +42,10 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # test_extensions_are_jupyter_books_without_thebe.)
 KNOWN_ERRORS: set[str] = set()
 
+# The page's images, less the hidden frames of a frame slider: those load lazily,
+# when the slider shows them (tools/book_widgets.py; test_frame_slider_... checks it).
+SHOWN_IMAGES = "[...document.images].filter(img => !(img.hidden && img.loading === 'lazy'))"
+
 # Text that MathJax should have replaced: display/inline delimiters left in
 # the visible text (code blocks are not looked at).
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\$[^$\s][^$\n]*?\$")
@@ -252,7 +256,7 @@ def loaded(open_page):
         if doc not in visits:
             visit = open_page(f"{doc}.html")
             page = visit.page
-            page.wait_for_function("() => [...document.images].every(img => img.complete)")
+            page.wait_for_function(f"() => {SHOWN_IMAGES}.every(img => img.complete)")
             if page.locator(f'script[type="{WIDGET_VIEW}"]').count():
                 try:
                     wait_for_widgets(page)
@@ -296,7 +300,7 @@ def test_math_is_rendered(loaded, doc):
 @pytest.mark.parametrize("doc", DOCS)
 def test_images_load(loaded, doc):
     broken = loaded(doc).page.evaluate(
-        "() => [...document.images].filter(img => !(img.complete && img.naturalWidth > 0))"
+        f"() => {SHOWN_IMAGES}.filter(img => !(img.complete && img.naturalWidth > 0))"
         ".map(img => img.src.slice(0, 80))"
     )
     assert broken == [], f"{doc}: images that did not load: {broken}"

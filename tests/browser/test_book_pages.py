@@ -17,7 +17,7 @@ import json
 
 import pytest
 
-from test_book_html import DOCS, ROOT, is_local, site  # noqa: F401  (site: the fixture)
+from test_book_html import DOCS, ROOT, SHOWN_IMAGES, is_local, site  # noqa: F401  (site: the fixture)
 
 CHAPTER_WITH_WIDGETS_MB = 4.0
 OTHER_PAGE_MB = 2.5
@@ -111,7 +111,7 @@ CLIPPED_MATH_JS = """
 def test_nothing_wider_than_its_box(browser, site, doc, width):  # noqa: F811
     page, context, _ = first_load(browser, site, doc, width=width)
     try:
-        page.wait_for_function("() => [...document.images].every(img => img.complete)")
+        page.wait_for_function(f"() => {SHOWN_IMAGES}.every(img => img.complete)")
         wide = page.evaluate(OVERFLOW_JS)
         clipped = page.evaluate(CLIPPED_MATH_JS)
     finally:
