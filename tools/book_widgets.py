@@ -181,9 +181,9 @@ class StaticWidgets(SphinxPostTransform):
             src = posixpath.relpath(f"_images/{name}", posixpath.dirname(docname) or ".")
             what = f"{alt} " if alt else ""
             frame_alt = html.escape(f"{what}({description} = {label}, frame {k + 1} of {len(labels)})".strip())
-            hidden = "" if k == index else " hidden"
-            images.append(f'<img src="{src}" alt="{frame_alt}" data-label="{html.escape(label)}" '
-                          f'loading="lazy"{hidden}>')
+            # the frame shown first loads with the page; the others when shown
+            hidden = "" if k == index else ' loading="lazy" hidden'
+            images.append(f'<img src="{src}" alt="{frame_alt}" data-label="{html.escape(label)}"{hidden}>')
         return (
             '<div class="frame-slider">'
             '<label class="frame-slider-control">'
