@@ -5,6 +5,7 @@
 #   make test   unit tests, notebooks (nbval, under two OpenBLAS kernels), book, browser, PDF
 #   make pdf    build the PDF into _build/pdf (needs TeX, see README)
 #   make lab    open the notebooks in JupyterLab
+#   make lab-test  drive JupyterLab in Chromium: every widget chapter, several runs
 #   make bench  benchmark grid vs PyTorch and the FLOP limit (not part of make test)
 #   make clean  remove the build output
 
@@ -17,7 +18,7 @@ NPM    := $(shell command -v npm 2>/dev/null)
 # Written separately; see the placeholder rule below.
 CHAPTER1 := book/01_simple_rnn.ipynb
 
-.PHONY: help venv book pdf pdf-test test unit nbval nbval-kernel2 browser lab bench clean
+.PHONY: help venv book pdf pdf-test test unit nbval nbval-kernel2 browser lab lab-setup lab-test bench clean
 
 help:
 	@sed -n 's/^#   make/  make/p' Makefile
@@ -81,8 +82,24 @@ pdf: venv $(CHAPTER1)
 pdf-test: venv
 	$(PYTEST) tests/pdf
 
-lab: venv
+# JupyterLab settings for the reader (tools/jupyter/overrides.json): the widget
+# manager saves widget state, so a saved notebook reopens with its widgets
+# instead of "model not found". Trusting the notebooks lets Jupyter draw the
+# widgets saved in them before anything runs (untrusted, it shows each
+# widget's static figure instead).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+lab-setup: venv
+	mkdir -p $(LAB_SETTINGS)
+	cp tools/jupyter/overrides.json $(LAB_SETTINGS)/overrides.json
+	$(VENV)/bin/jupyter trust book/*.ipynb
+
+lab: lab-setup
 	$(VENV)/bin/jupyter lab book/
+
+# JupyterLab in Chromium, every chapter with widgets, several runs each
+# (tests/browser/test_lab.py; `make browser` runs a seeded subset).
+lab-test: venv lab-setup
+	LAB_TEST_ALL=1 $(PYTEST) tests/browser/test_lab.py
 
 # --- tests --------------------------------------------------------------------
 

@@ -34,5 +34,27 @@ def test_show_equations_writes_all_six(ax):
     draw_lstm_cell(ax, show_equations=True)
     eqs = [t for t in ax.texts if "=" in t.get_text()]
     assert len(eqs) == 6
-    assert to_hex(eqs[0].get_color()).upper() == symbol_color("f").upper()
+    swatches = [line for line in ax.lines if line.get_marker() == "s"]
+    assert [to_hex(line.get_color()).upper() for line in swatches] == [
+        symbol_color(s).upper() for s in ("f", "i", "c_tilde", "o", "c", "h")]
     assert ax.get_xlim()[1] > 14
+
+
+def _luminance(hex_color):
+    from matplotlib.colors import to_rgb
+
+    def channel(c):
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in to_rgb(hex_color))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_the_equations_beside_the_cell_are_readable(ax):
+    """WCAG contrast of each equation's text on white is at least 4.5 (yellow was 1.2)."""
+    draw_lstm_cell(ax, show_equations=True)
+    legend = [t for t in ax.texts if t.get_position()[0] > 11]
+    assert len(legend) == 6
+    for text in legend:
+        contrast = (1.0 + 0.05) / (_luminance(to_hex(text.get_color())) + 0.05)
+        assert contrast >= 4.5, (text.get_text(), to_hex(text.get_color()), round(contrast, 2))

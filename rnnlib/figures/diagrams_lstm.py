@@ -14,6 +14,9 @@ from matplotlib.patches import FancyBboxPatch
 from rnnlib.figures.diagrams import arrow, box, label, op_node, setup_axes
 from rnnlib.figures.style import NEUTRAL, SYMBOL_LABELS, symbol_color
 
+#: Colour of the equations beside the cell: near black (contrast 16:1 on white).
+LEGEND_TEXT = "#222222"
+
 # x positions of the four gates and of the output path
 _X_F, _X_I, _X_C, _X_O, _X_OUT = 2.0, 3.7, 5.2, 7.0, 8.6
 _Y_CELL, _Y_PROD, _Y_GATE, _Y_BUS = 5.0, 3.9, 2.6, 0.9
@@ -113,8 +116,13 @@ def draw_lstm_cell(ax, *, show_equations=False):
                (r"$o_t = \sigma(x_t W_{xo} + h_{t-1} W_{ho} + b_o)$", "o"),
                (r"$C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t$", "c"),
                (r"$h_t = o_t \odot \tanh(C_t)$", "h")]
+        # dark text (yellow or pink text on white is hard to read), each line keyed by
+        # a swatch in its symbol's colour
         for k, (text, name) in enumerate(eqs):
-            label(ax, (11.2, 5.6 - 0.95 * k), text, color=symbol_color(name), fontsize=10, ha="left")
+            y = 5.6 - 0.95 * k
+            ax.plot([11.0], [y], "s", color=symbol_color(name), markersize=9, markeredgecolor=LEGEND_TEXT,
+                    markeredgewidth=0.5, zorder=3)
+            label(ax, (11.3, y), text, color=LEGEND_TEXT, fontsize=10, ha="left")
     return boxes
 
 

@@ -39,9 +39,9 @@ from rnnlib._checks import check_array
 from rnnlib.experiments.inspector_compute import (GATES, MEMORY, PANELS, PRESET_CHANNELS, SIGMOID_GATES, PresetSequence,
                                 _check_delta, _check_gate, _check_kind, _check_step, _trace_length,
                                 inspect_gates, preset_params, preset_sequence, summarize_step)
-from rnnlib.figures.plots import plot_states
+from rnnlib.figures.plots import figure_to_png, plot_states
 from rnnlib.figures.style import SYMBOL_LABELS, symbol_color
-from rnnlib.figures.widgets import static_slider
+from rnnlib.figures.widgets import FALLBACK_DPI, LiveFigure, compress_png, live_text, static_slider
 
 #: What each panel shows, in words.
 DESCRIPTIONS = {
@@ -211,8 +211,9 @@ def gate_inspector(kind, params, x, *, t=None, gate=None, bias_delta=0.0, shift_
 
     Returns
     -------
-    ipywidgets.VBox
-        Children: the step slider, the gate menu, the shift slider, the Output.
+    rnnlib.figures.widgets.LiveFigure
+        A VBox; children: the step slider, the gate menu, the shift slider, the
+        Output. Its static fallback is the starting figure.
     """
     kind = _check_kind(kind)
     T = np.shape(x)[0] if np.ndim(x) == 2 else np.shape(x)[1]
@@ -230,8 +231,12 @@ def gate_inspector(kind, params, x, *, t=None, gate=None, bias_delta=0.0, shift_
 
     for w in (step, menu, shift):
         w.observe(on_change, names="value")
-    show_inspector(out, kind, params, x, t, gate, shift.value, **figure_kw)
-    return ipywidgets.VBox([step, menu, shift, out])
+    fig = show_inspector(out, kind, params, x, t, gate, shift.value, **figure_kw)
+    box = LiveFigure([step, menu, shift, out])
+    what = (f"{kind.upper()} gate inspector: every gate and state as a heatmap over time, "
+            f"step {t} marked, {BIAS_LABELS[gate]} shifted by {shift.value:+.1f}")
+    box.set_fallback(compress_png(figure_to_png(fig, dpi=FALLBACK_DPI)), live_text(what))
+    return box
 
 
 def gate_inspector_static(kind, params, x, *, gate=None, shifts=(-3, -2, -1, 0, 1, 2, 3), t=None, index=None,

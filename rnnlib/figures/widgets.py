@@ -18,12 +18,23 @@ Two kinds of widget:
   in the browser, so the slider works in the HTML book with no kernel.
   Generic: any list of figures or PNG bytes and labels.
 
+Both carry a **static fallback** (:class:`StaticFallback`): their display
+bundle holds, next to the widget view, the default figure as ``image/png``
+and a ``text/plain`` line saying what the widget is. So wherever no widget
+can be drawn -- a notebook opened untrusted or before it runs, the PDF,
+nbval, a viewer without JavaScript -- a figure shows instead of the
+widget's Python repr. In the HTML book the live widgets show only that
+figure (tools/book_widgets.py drops their view: its sliders could not
+recompute), the static ones stay sliders.
+
 :func:`radius_figure` is the Chapter 1 figure both kinds show; later chapters
 add their gate inspectors the same way. ipywidgets is imported here only.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 from dataclasses import replace
 from typing import Sequence
 
@@ -32,12 +43,82 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 from matplotlib.figure import Figure
+from PIL import Image as PILImage
 
 from rnnlib.experiments.radius import RadiusExperiment, radius_sweep, states_for_radius
 from rnnlib.figures.plots import figure_to_png, plot_gradient_norms, plot_reference_power
 from rnnlib.figures.style import LINE_COLORS
 
 RADIUS_YLIM = (1e-20, 1e20)
+#: Resolution of the static fallback image of a live widget.
+FALLBACK_DPI = 80
+
+
+# ---------------------------------------------------------------------------
+# Static fallback and compressed frames
+# ---------------------------------------------------------------------------
+def compress_png(png: bytes, colors=256) -> bytes:
+    """The same picture as an optimised palette PNG (``colors`` colours, no dithering).
+
+    Matplotlib writes 32-bit RGBA; the book's figures (lines, text, colour maps
+    of at most 256 entries) fit a palette without visible change, at about a
+    third of the size. Deterministic: same bytes in, same bytes out.
+    """
+    if not bytes(png[:8]) == b"\x89PNG\r\n\x1a\n":
+        raise ValueError("png must be PNG bytes")
+    if not 2 <= int(colors) <= 256:
+        raise ValueError(f"colors must be in [2, 256]; got {colors}")
+    with PILImage.open(io.BytesIO(png)) as img:
+        img = img.convert("RGB").quantize(colors=int(colors), method=PILImage.Quantize.MEDIANCUT,
+                                          dither=PILImage.Dither.NONE)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+class StaticFallback:
+    """Mixin for a widget: its display bundle also carries a figure and a plain-text line.
+
+    ``_repr_mimebundle_`` returns the widget view (what Jupyter draws with a
+    kernel or saved widget state) plus ``image/png`` (:attr:`fallback_png`) and a
+    ``text/plain`` description (:attr:`fallback_text`). Front ends that cannot
+    draw the widget pick the image; the text is what a text-only reader sees.
+    """
+
+    fallback_png: bytes = b""
+    fallback_text: str = ""
+
+    def set_fallback(self, png: bytes, text: str):
+        """Set the image (PNG bytes) and the one-line description shown without a widget."""
+        if not bytes(png[:8]) == b"\x89PNG\r\n\x1a\n":
+            raise ValueError("the fallback image must be PNG bytes")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"the fallback text must be a non-empty str; got {text!r}")
+        self.fallback_png, self.fallback_text = bytes(png), text
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs) or {}  # the widget view
+        if self.fallback_png:
+            data["image/png"] = base64.b64encode(self.fallback_png).decode("ascii")
+        if self.fallback_text:
+            data["text/plain"] = self.fallback_text
+        return data
+
+
+class LiveFigure(StaticFallback, ipywidgets.VBox):
+    """A VBox of controls over an Output that a Python callback redraws, with a static fallback.
+
+    Returned by the live widgets (:func:`radius_explorer`,
+    :func:`rnnlib.figures.inspector.gate_inspector`). Its fallback image is the
+    figure for the starting values; its text says that the controls need a
+    running kernel.
+    """
+
+
+def live_text(what: str) -> str:
+    """The ``text/plain`` of a live widget: what it shows, and that it needs a kernel."""
+    return (f"{what} (live widget: its controls recompute the figure when the notebook "
+            "runs in Jupyter; shown here for the starting values)")
 
 
 # ---------------------------------------------------------------------------
@@ -100,8 +181,9 @@ def radius_explorer(rho=1.0, input_scale=1.0, config: RadiusExperiment = RadiusE
 
     Returns
     -------
-    ipywidgets.VBox
-        Children: the radius slider, the input-scale slider, the Output.
+    LiveFigure
+        A VBox; children: the radius slider, the input-scale slider, the Output.
+        Its static fallback is the starting figure.
     """
     rho_slider = ipywidgets.FloatSlider(value=rho, min=0.25, max=3.0, step=0.05, continuous_update=False,
                                         description="radius ρ", readout_format=".2f")
@@ -115,30 +197,38 @@ def radius_explorer(rho=1.0, input_scale=1.0, config: RadiusExperiment = RadiusE
 
     rho_slider.observe(on_change, names="value")
     scale_slider.observe(on_change, names="value")
-    show_radius_figure(out, rho, input_scale, config)
-    return ipywidgets.VBox([rho_slider, scale_slider, out])
+    fig = show_radius_figure(out, rho, input_scale, config)
+    box = LiveFigure([rho_slider, scale_slider, out])
+    box.set_fallback(compress_png(figure_to_png(fig, dpi=FALLBACK_DPI)),
+                     live_text(f"Gradient norm against the lag for spectral radius {rho:.2f} and "
+                               f"inputs of std {input_scale:g}"))
+    return box
 
 
 # ---------------------------------------------------------------------------
 # Generic static slider (works in the HTML book without a kernel)
 # ---------------------------------------------------------------------------
 def _as_png(frame, dpi) -> bytes:
+    """A frame as compressed PNG bytes (:func:`compress_png`)."""
     if isinstance(frame, (bytes, bytearray)):
         if not bytes(frame[:8]) == b"\x89PNG\r\n\x1a\n":
             raise ValueError("a frame given as bytes must be a PNG image")
-        return bytes(frame)
+        return compress_png(bytes(frame))
     if isinstance(frame, Figure):
-        return figure_to_png(frame, dpi=dpi, close=True)
+        return compress_png(figure_to_png(frame, dpi=dpi, close=True))
     raise TypeError(f"each frame must be a matplotlib Figure or PNG bytes; got {type(frame).__name__}")
 
 
-class FrameSlider(ipywidgets.VBox):
+class FrameSlider(StaticFallback, ipywidgets.VBox):
     """A slider over pre-rendered images, linked in the browser (no kernel needed).
+
+    Its static fallback (:class:`StaticFallback`) is the frame at ``index``.
 
     Parameters
     ----------
     frames : sequence of matplotlib Figure or PNG bytes
-        One image per slider position; figures are rendered and closed.
+        One image per slider position; figures are rendered and closed, and
+        every frame is stored as a palette PNG (:func:`compress_png`).
     labels : sequence of str
         The slider's readout at each position (same length as ``frames``).
     description : str
@@ -179,6 +269,10 @@ class FrameSlider(ipywidgets.VBox):
                                                  layout=ipywidgets.Layout(width="100%", max_width=width))
         self.link = ipywidgets.jslink((self.slider, "index"), (self.stack, "selected_index"))
         super().__init__([self.slider, self.stack])
+        name = f" for {description}" if description else ""
+        self.set_fallback(images[index].value,
+                          f"Slider over {len(frames)} pre-rendered figures{name} "
+                          f"({', '.join(labels)}); shown: {labels[index]}")
 
 
 def static_slider(frames, labels, *, description="", index=0, dpi=80, width="640px") -> FrameSlider:
@@ -201,5 +295,5 @@ def radius_static_slider(radii=(0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 2.5, 3
                          dpi=dpi)
 
 
-__all__ = ["draw_radius_panel", "radius_figure", "show_radius_figure", "radius_explorer",
+__all__ = ["compress_png", "StaticFallback", "LiveFigure", "live_text", "FALLBACK_DPI", "draw_radius_panel", "radius_figure", "show_radius_figure", "radius_explorer",
            "FrameSlider", "static_slider", "radius_static_slider"]

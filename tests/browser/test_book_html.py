@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import threading
 import time
@@ -34,16 +33,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -52,6 +41,10 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # 'THEBE_JS_URL' has already been declared", is no longer loaded; see
 # test_extensions_are_jupyter_books_without_thebe.)
 KNOWN_ERRORS: set[str] = set()
+
+# The page's images, less the hidden frames of a frame slider: those load lazily,
+# when the slider shows them (tools/book_widgets.py; test_frame_slider_... checks it).
+SHOWN_IMAGES = "[...document.images].filter(img => !(img.hidden && img.loading === 'lazy'))"
 
 # Text that MathJax should have replaced: display/inline delimiters left in
 # the visible text (code blocks are not looked at).
@@ -150,12 +143,6 @@ def is_local(url: str) -> bool:
     return parts.scheme in ("data", "blob", "about") or parts.hostname == "127.0.0.1"
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must run the browser tests)")
-    pytest.skip(reason)
-
-
 def eventually(page, condition, timeout=5.0) -> bool:
     """Poll `condition()` until it is true or `timeout` seconds have passed."""
     deadline = time.monotonic() + timeout
@@ -196,21 +183,6 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
     def log_request(self, code="-", size="-"):
         type(self).served.append((self.path, int(code)))
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Chromium, driven by Playwright (never `playwright install`: it downloads)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright Python package is not installed")
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} not found (apt-get install chromium)")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="session")
@@ -284,7 +256,7 @@ def loaded(open_page):
         if doc not in visits:
             visit = open_page(f"{doc}.html")
             page = visit.page
-            page.wait_for_function("() => [...document.images].every(img => img.complete)")
+            page.wait_for_function(f"() => {SHOWN_IMAGES}.every(img => img.complete)")
             if page.locator(f'script[type="{WIDGET_VIEW}"]').count():
                 try:
                     wait_for_widgets(page)
@@ -328,7 +300,7 @@ def test_math_is_rendered(loaded, doc):
 @pytest.mark.parametrize("doc", DOCS)
 def test_images_load(loaded, doc):
     broken = loaded(doc).page.evaluate(
-        "() => [...document.images].filter(img => !(img.complete && img.naturalWidth > 0))"
+        f"() => {SHOWN_IMAGES}.filter(img => !(img.complete && img.naturalWidth > 0))"
         ".map(img => img.src.slice(0, 80))"
     )
     assert broken == [], f"{doc}: images that did not load: {broken}"
@@ -377,19 +349,52 @@ def test_search_works_offline(open_page, word, expected):
     assert visit.problems == [], "\n".join(visit.problems)
 
 
+FRAME_SLIDER_DOCS = [doc for doc in DOCS if (HTML / f"{doc}.html").is_file()
+                     and 'class="frame-slider"' in (HTML / f"{doc}.html").read_text()]
+
+
+@pytest.mark.parametrize("doc", FRAME_SLIDER_DOCS or [
+    pytest.param(None, marks=pytest.mark.skip(reason="no page has a frame slider"))])
+def test_frame_slider_changes_what_is_shown(open_page, doc):
+    """A frame slider (a FrameSlider, rewritten by tools/book_widgets.py) moves with the
+    keyboard and shows another pre-rendered figure: no Python, no widget manager."""
+    visit = open_page(f"{doc}.html")
+    page = visit.page
+    box = page.locator(".frame-slider").first
+    box.scroll_into_view_if_needed()
+    slider = box.locator("input[type=range]")
+    shown = lambda: box.evaluate(VISIBLE_CONTENT_JS)  # noqa: E731
+    value_before, shown_before = slider.input_value(), shown()
+    assert any(item.startswith("img ") for item in shown_before), f"{doc}: the slider shows no figure"
+    box.screenshot(path=SCREENSHOTS / f"{doc.replace('/', '-')}-slider-before.png")
+    slider.focus()
+    page.keyboard.press("ArrowLeft" if value_before == slider.get_attribute("max") else "ArrowRight")
+    assert eventually(page, lambda: slider.input_value() != value_before), f"{doc}: the key did not move it"
+    assert eventually(page, lambda: shown() != shown_before), f"{doc}: it moved but the figure did not change"
+    assert eventually(page, lambda: box.evaluate(
+        "(b) => [...b.querySelectorAll('img')].filter(i => !i.hidden).every(i => i.complete && i.naturalWidth)")), (
+        f"{doc}: the new frame did not load")
+    box.screenshot(path=SCREENSHOTS / f"{doc.replace('/', '-')}-slider-after.png")
+    assert visit.problems == [], "\n".join(visit.problems)
+
+
 @pytest.mark.parametrize("doc", SLIDER_DOCS)
 def test_linked_slider_changes_what_is_shown(open_page, doc):
-    """The first jslink-ed slider moves with the keyboard and changes what its widget shows.
+    """The first jslink-ed slider still drawn by the widget manager (if any) changes its widget.
 
-    A static page runs no Python, so only links made in the browser
-    (ipywidgets.jslink) can react: e.g. a slider linked to the selected_index
-    of a Stack of pre-rendered images. (Every page's widgets are checked to
-    render by the other tests.)
+    Frame sliders are rewritten without the widget manager (test above); this covers
+    any other widget linked in the browser that a page still shows.
     """
     visit = open_page(f"{doc}.html")
     page = visit.page
+    if page.locator(f'script[type="{WIDGET_VIEW}"]').count() == 0:
+        pytest.skip(f"{doc}: no widget left for the widget manager (frame sliders are plain HTML)")
     wait_for_widgets(page)
     model_id = linked_slider_views(doc)[0]
+    if not page.evaluate(
+        """(id) => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+                   .some(tag => JSON.parse(tag.textContent).model_id === id)""", model_id):
+        pytest.skip(f"{doc}: its linked slider is drawn as a frame slider")
     page.evaluate(
         """(id) => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
                    .find(tag => JSON.parse(tag.textContent).model_id === id)
@@ -401,18 +406,14 @@ def test_linked_slider_changes_what_is_shown(open_page, doc):
     area.scroll_into_view_if_needed()
     value_before = handle.get_attribute("aria-valuenow")
     shown_before = area.evaluate(VISIBLE_CONTENT_JS)
-    area.screenshot(path=SCREENSHOTS / f"{doc.replace('/', '-')}-widget-before.png")
-
     handle.focus()
     page.keyboard.press("ArrowRight")
-
     assert eventually(page, lambda: handle.get_attribute("aria-valuenow") != value_before), (
         f"{doc}: ArrowRight did not move the slider"
     )
     assert eventually(page, lambda: area.evaluate(VISIBLE_CONTENT_JS) != shown_before), (
         f"{doc}: the slider moved but nothing else on screen changed"
     )
-    area.screenshot(path=SCREENSHOTS / f"{doc.replace('/', '-')}-widget-after.png")
     assert visit.problems == [], "\n".join(visit.problems)
 
 
@@ -431,7 +432,12 @@ def page_source(doc: str) -> str:
     return "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
 
 
-CITING_DOCS = [doc for doc in DOCS if doc != REFERENCES and "{cite" in page_source(doc)]
+BIB_KEYS = set(BIB_KEY.findall((ROOT / "references.bib").read_text()))
+# A page cites with {cite} roles or, as tools/portable_notebooks.py writes them,
+# Markdown links to a key of references.bib: [Cho et al. (2014)](#cho2014learning).
+CITE_LINK = re.compile(r"\]\(#([^)\s]+)\)")
+CITING_DOCS = [doc for doc in DOCS if doc != REFERENCES
+               and ("{cite" in page_source(doc) or BIB_KEYS & set(CITE_LINK.findall(page_source(doc))))]
 
 
 def test_references_page_is_in_the_toc():
