@@ -201,9 +201,6 @@ class Recurrent:
                 raise ValueError(f"params must contain {k!r}; got keys {sorted(params)}")
         W_x = check_array(f"params[{first!r}]", params[first], ("D", "GH"))
         W_h = check_array(f"params[{second!r}]", params[second], ("H", "GH"))
-        if any(k.endswith(("_l0", "_l0_reverse")) for k in params):
-            raise ValueError("params has stacked keys (W_x_l0 ...): build the layer with num_layers "
-                             "and bidirectional, then call set_params(params)")
         if cls.kind == "gru" and "reset_after" not in kw:
             kw["reset_after"] = "b_hn" in params
         layer = cls(W_x.shape[0], W_h.shape[0], **kw)

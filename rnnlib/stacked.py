@@ -179,10 +179,10 @@ def check_state(layer, name, state, N):
             out.append(check_array(nm, s, ("N", "H"), (N, H), dtype=layer.dtype)[None])
             forms.add("plain")
             continue
-        if nd == 3 and s.shape != (LD, N, H):
-            raise ValueError(f"{nm} must have shape (L*dirs, N, H) = ({LD}, {N}, {H}) for "
-                             f"num_layers={layer.num_layers}, {layer.num_directions} direction(s) "
-                             f"and N from x; got shape {s.shape}")
+        if nd is not None and (nd != 3 or s.shape != (LD, N, H)):
+            raise ValueError(f"{nm}: expected (L*dirs, N, H) = ({LD}, {N}, {H}) (num_layers="
+                             f"{layer.num_layers}, {layer.num_directions} direction(s), N from x); "
+                             f"got shape {s.shape}")
         out.append(check_array(nm, s, ("L*dirs", "N", "H"), (LD, N, H), dtype=layer.dtype))
         forms.add("stack")
     if len(forms) > 1:
