@@ -161,7 +161,8 @@ def check_state(layer, name, state, N):
     LD, H = layer.num_layers * layer.num_directions, layer.hidden_size
     n_states = layer.n_states
     if state is None:
-        return [np.zeros((LD, N, H), layer.dtype) for _ in range(n_states)], "plain"
+        form = "plain" if is_plain(layer) else "stack"  # None: the layer's natural form
+        return [np.zeros((LD, N, H), layer.dtype) for _ in range(n_states)], form
     if n_states == 1:
         if isinstance(state, (tuple, list)):
             raise TypeError(f"{name} for {type(layer).__name__} must be an array h (L*dirs, N, H) "

@@ -139,6 +139,21 @@ def test_plain_layer_unchanged_and_its_state_forms(kind):
     assert all(a.shape == (1, N, H) for a in _flat(d0))
 
 
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_default_state_of_a_stack_is_zeros_in_torch_form(kind):
+    layer = CLS[kind](2, 3, num_layers=2, bidirectional=True, seed=0)
+    x = _rng("zeros", kind).standard_normal((4, 5, 2))
+    hs, fin = layer.forward(x)
+    zeros = tuple(np.zeros((4, 4, 3)) for _ in _flat(fin))
+    hs0, fin0 = layer.forward(x, zeros if kind == "lstm" else zeros[0])
+    assert all(a.shape == (4, 4, 3) for a in _flat(fin))
+    np.testing.assert_array_equal(hs, hs0)
+    for a, b in zip(_flat(fin), _flat(fin0)):
+        np.testing.assert_array_equal(a, b)
+    dx, d0 = layer.backward(np.ones_like(hs))
+    assert all(a.shape == (4, 4, 3) for a in _flat(d0))
+
+
 def test_stack_layout_seeding_and_parameter_count():
     D, H = 5, 7
     plain = LSTM(D, H, seed=4)
