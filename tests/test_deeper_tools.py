@@ -100,3 +100,10 @@ def test_budget_padding_effect_and_windows():
     assert x.shape == (29, 10) and ell is None and np.all(y == x + 1)
     train, held, codec, entropy = deeper.toy_data(20, n_held_lines=10)
     assert train.max() < codec.V and 0.5 < entropy < 3
+
+
+def test_load_results_reads_the_committed_measurements():
+    res = deeper.load_results()
+    assert {"depth", "dropout", "bidir", "settings"} <= set(res)
+    assert len(res["depth"]) == 3 * res["settings"]["seeds"]
+    assert all(r["n_params"] <= r["budget"] for r in res["depth"])

@@ -13,7 +13,7 @@ r"""Chapter 7's measurements: depth at equal parameter count, both directions, p
   dropout between the layers, train and held-out loss.
 
 ``python -m rnnlib.experiments.deeper`` runs them over seeds and writes
-``benchmarks/deeper.json`` (the chapter loads it). Imports NumPy, the core,
+``benchmarks/deeper.json``, which the chapter reads with :func:`load_results`. Imports NumPy, the core,
 :mod:`rnnlib.data` and :mod:`rnnlib.training`.
 """
 
@@ -31,6 +31,7 @@ from rnnlib.layers import GRU, LSTM, RNN
 from rnnlib.training.tokens import TokenModel, evaluate, fit
 
 G = {"rnn": 1, "lstm": 4, "gru": 3}
+RESULTS_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "deeper.json"
 BITS = 1 / np.log(2)  # nats -> bits
 
 
@@ -154,6 +155,11 @@ def padding_effect(kind="lstm", H=16, D=4, n_pad=(0, 1, 2, 5, 10, 20), seed=0):
         rows.append({"pad": k, "without_lengths": float(np.abs(h_pad - h_true).max()),
                      "with_lengths": float(np.abs(h_len - h_true).max())})
     return rows
+
+
+def load_results(path=None) -> dict:
+    """The measurements written by :func:`main` (default ``benchmarks/deeper.json`` of the repository)."""
+    return json.loads(Path(RESULTS_PATH if path is None else path).read_text())
 
 
 def main(argv=None):
