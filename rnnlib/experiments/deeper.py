@@ -180,7 +180,7 @@ def main(argv=None):
         out["bidir"] = [bidir_run(b, u, s) for b, u in ((False, True), (True, True), (True, False))
                         for s in seeds]
     out["settings"] = {"seeds": args.seeds, "steps": args.steps, "dtype": "float32",
-                       "threads": 1}
+                       "threads": 1, "bidir_steps": 400}  # bidir_run's default
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1))
     print(f"wrote {path}")
