@@ -10,6 +10,9 @@ which imports only NumPy (``import rnnlib`` loads nothing else):
   ``dx, dstate0, grads = X_backward(dhs, cache, dstate_T=None)``, ...; the LSTM's
   state the pair ``(h, c)``; ``grads`` keyed like the layer's ``params``)
 * :mod:`rnnlib.layers` - ``RNN``, ``LSTM``, ``GRU``, ``Linear``
+* :mod:`rnnlib.stacked` - stacked, bidirectional and padded (``lengths``) runs
+  of those layers, dropout between layers
+* :mod:`rnnlib.embedding` - ``Embedding``, the token lookup table
 * :mod:`rnnlib.gates` - one-matmul-per-gate cells, gate traces, LSTM variants
 * :mod:`rnnlib.init` - initialisers
 * :mod:`rnnlib.losses`, :mod:`rnnlib.optim` - losses, SGD/Adam, clipping
@@ -46,6 +49,7 @@ from rnnlib import lstm
 from rnnlib import optim
 
 from rnnlib import rnn
+from rnnlib.embedding import Embedding
 from rnnlib.activations import log_softmax, sigmoid, softmax, tanh
 from rnnlib.gradcheck import check_grads, max_rel_error, numerical_gradient, rel_error
 from rnnlib.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
@@ -60,7 +64,7 @@ from rnnlib.torch_io import from_torch_state_dict, to_torch_state_dict
 __version__ = "0.1.0"
 
 __all__ = [
-    "RNN", "LSTM", "GRU", "Linear", "Recurrent",
+    "RNN", "LSTM", "GRU", "Linear", "Recurrent", "Embedding",
     "sigmoid", "tanh", "softmax", "log_softmax",
     "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
     "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward",

@@ -17,6 +17,7 @@ import numpy as np
 from rnnlib import gru as _gru
 from rnnlib import lstm as _lstm
 from rnnlib import rnn as _rnn
+from rnnlib import stacked as _stacked
 from rnnlib._checks import check_array, check_dtype, check_params, check_size, make_rng
 from rnnlib.init import SCHEMES, init_params
 
@@ -28,8 +29,8 @@ class Recurrent:
     kind = ""  # "rnn", "lstm" or "gru"
     n_states = 1  # 2 for the LSTM: (h, c)
 
-    def __init__(self, input_size, hidden_size, *, seed=0, rng=None, dtype=np.float64,
-                 init="uniform", **init_kw):
+    def __init__(self, input_size, hidden_size, *, num_layers=1, bidirectional=False, dropout=0.0,
+                 seed=0, rng=None, dtype=np.float64, init="uniform", **init_kw):
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
         self.dtype = check_dtype(dtype)
@@ -40,9 +41,13 @@ class Recurrent:
                                   scheme=init, dtype=self.dtype, **init_kw)
         self.zero_grad()
         self._cache = None
+        # num_layers, bidirectional, dropout, train()/eval(): rnnlib.stacked (chapter 7)
+        _stacked.setup(self, num_layers, bidirectional, dropout, rng, init, init_kw)
 
     # -- bookkeeping -------------------------------------------------------
     def _param_shapes(self) -> dict:
+        if not _stacked.is_plain(self):
+            return _stacked.param_shapes(self)
         D, H = self.input_size, self.hidden_size
         G = {"rnn": 1, "lstm": 4, "gru": 3}[self.kind]
         names = {"rnn": ("W_xh", "W_hh", "b_h")}.get(self.kind, ("W_x", "W_h", "b"))
@@ -76,8 +81,20 @@ class Recurrent:
         """Number of scalar parameters."""
         return int(sum(v.size for v in self.params.values()))
 
+    def train(self, mode=True):
+        """Training mode (dropout between layers active); returns the layer."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode (no dropout); returns the layer."""
+        return self.train(False)
+
     def __repr__(self):
         extra = f", reset_after={self.reset_after}" if self.kind == "gru" else ""
+        if not _stacked.is_plain(self) or self.dropout:
+            extra += (f", num_layers={self.num_layers}, bidirectional={self.bidirectional}, "
+                      f"dropout={self.dropout}")
         return (f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}"
                 f"{extra}, dtype={self.dtype.name})")
 
@@ -103,22 +120,33 @@ class Recurrent:
         return states[0] if self.n_states == 1 else tuple(states)
 
     # -- forward / backward ------------------------------------------------
-    def forward(self, x, state=None):
+    def forward(self, x, state=None, lengths=None):
         """Run the layer over a batch of sequences.
 
         Parameters
         ----------
         x : ndarray (N, T, D)
+            Padded when ``lengths`` is given.
         state : None, ndarray (N, H), or for the LSTM a tuple (h0, c0)
-            Initial state; ``None`` means zeros.
+            Initial state; ``None`` means zeros. A stacked or bidirectional
+            layer takes (L*dirs, N, H) arrays in torch's order (layer-major,
+            direction-minor); a plain layer takes (N, H) or (1, N, H).
+        lengths : None or int array (N,)
+            Each sequence's length in [1, T] (``None``: all T), as torch's
+            ``pack_padded_sequence``.
 
         Returns
         -------
-        hs : ndarray (N, T, H)
-            Hidden state at every step.
-        state : ndarray (N, H) or tuple (h_T, c_T)
-            Final state, same structure as the initial one.
+        hs : ndarray (N, T, dirs*H)
+            The last layer's hidden state at every step (forward direction,
+            then backward), zero after each sequence's length.
+        state : ndarray (N, H) / (L*dirs, N, H), or a tuple (h, c) of them
+            Final state (each sequence's at its own last step), same form as
+            the initial one.
         """
+        if lengths is not None or not _stacked.is_plain(self) or _stacked.is_3d(state):
+            return _stacked.forward(self, x, state, lengths)  # rnnlib.stacked
+        self._deep_cache = None
         x = check_array("x", x, ("N", "T", "D"), (None, None, self.input_size), dtype=self.dtype)
         states0 = self._check_state("state", state, x.shape[0])
         # the previous pass's buffers are reused: its cache is replaced anyway
@@ -131,9 +159,9 @@ class Recurrent:
 
         Parameters
         ----------
-        dhs : ndarray (N, T, H)
+        dhs : ndarray (N, T, dirs*H)
             Gradient of the loss w.r.t. every returned hidden state.
-        dstate : None, ndarray (N, H) or tuple (dh_T, dc_T)
+        dstate : None, ndarray (N, H) / (L*dirs, N, H) or tuple (dh_T, dc_T)
             Gradient w.r.t. the returned final state (``None`` = 0).
 
         Returns
@@ -144,6 +172,8 @@ class Recurrent:
 
         Parameter gradients are *added* to ``self.grads``.
         """
+        if self._deep_cache is not None or not _stacked.is_plain(self):
+            return _stacked.backward(self, dhs, dstate)  # the last forward was stacked or padded
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward: "
                                "run forward(x) first")

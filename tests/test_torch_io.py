@@ -210,10 +210,12 @@ def _sd(kind="lstm", D=2, H=3):
     (lambda: from_torch_state_dict([1, 2], "lstm"), TypeError, r"state_dict must be a dict; got list"),
     (lambda: from_torch_state_dict({k: v for k, v in _sd().items() if k != "bias_hh_l0"}, "lstm"),
      ValueError, r"state_dict is missing \['bias_hh_l0'\]"),
+    # a stacked / bidirectional module loads (test_stacked_torch.py); half a layer does not
     (lambda: from_torch_state_dict({**_sd(), "weight_ih_l1": np.zeros((12, 3))}, "lstm"),
-     ValueError, r"state_dict has unexpected keys \['weight_ih_l1'\]"),
+     ValueError, r"state_dict is missing \['weight_hh_l1', 'bias_ih_l1', 'bias_hh_l1'\]: "
+                 r"its keys describe an inconsistent stack \(layers l0..l1 need 8 keys"),
     (lambda: from_torch_state_dict({**_sd(), "weight_ih_l0_reverse": np.zeros((12, 2))}, "lstm"),
-     ValueError, r"unexpected keys \['weight_ih_l0_reverse'\].*one-layer, unidirectional"),
+     ValueError, r"state_dict is missing \['weight_hh_l0_reverse', .*\]: .*both directions need 8"),
     (lambda: from_torch_state_dict(_sd("gru", H=4), "lstm"), ValueError,  # 12 rows: 3*4 read as 4*3
      r"state_dict\['weight_hh_l0'\] must have shape \(G\*H=12, H=3\); got shape \(12, 4\)"),
     (lambda: from_torch_state_dict({**_sd(), "weight_ih_l0": np.zeros((10, 2))}, "lstm"), ValueError,
