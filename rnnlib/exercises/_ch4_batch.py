@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._ch4_mistakes import ADDING_BATCH_MISTAKES
-from ._check import _call, _exception_text, _Raised, not_attempted, not_callable, reader_raised, result
+from ._check import _call, _exception_text, _Raised, guarded, not_attempted, not_callable, reader_raised, result
 
 BATCH_CASES = [(256, 20, 0), (512, 50, 1), (5, 4, 2)]  # (N, T, seed); N != T, neither is 2
 
@@ -38,6 +38,12 @@ def _known(name, mistake_id, detail=""):
                    mistake=mistake_id)
 
 
+def _same(a, b):
+    """Equal arrays, NaN equal to NaN (an all-NaN target is reproducible, just wrong)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f" == b.dtype.kind))
+
+
 def _pair(out):
     """(x, y) as arrays, or an error text."""
     if not isinstance(out, (tuple, list)) or len(out) != 2:
@@ -51,6 +57,7 @@ def _pair(out):
     return (x, y), None
 
 
+@guarded("adding_batch")
 def check_adding_batch(fn):
     """Check ``fn(N, T, rng) -> (x, y)``: a batch of the adding problem, by its properties.
 
@@ -95,9 +102,9 @@ def check_adding_batch(fn):
             return result(False, "raised", f"{name}: a second call with N={N}, T={T} failed "
                            f"({_exception_text(o.exc) if isinstance(o, _Raised) else _pair(o)[1]}).")
     x0, y0 = outs[0]
-    if not (np.array_equal(again[0], x0) and np.array_equal(again[1], y0)):
+    if not (_same(again[0], x0) and _same(again[1], y0)):
         return _known(name, "global-random")
-    if np.array_equal(other[0], x0):
+    if _same(other[0], x0):
         return _known(name, "fixed-seed")
 
     for (N, T, _), (x, y) in zip(BATCH_CASES, outs):  # markers

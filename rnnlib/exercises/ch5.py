@@ -40,8 +40,8 @@ from ._ch5_mistakes import (BPC_MISTAKES, DEPTH_UNIT_MISTAKES, SAMPLE_MISTAKE_NO
                             WELL_FORMED_MISTAKES, bits_per_char_reference, bpc_cases, depth_unit_cases,
                             find_depth_unit_reference, sample_with_temperature_reference, well_formed_cases)
 from ._ch5_mistakes import LN2, WELL_FORMED_LINES  # noqa: F401 - re-exported
-from ._check import (WIDTH, Exercise, _call, _exception_text, _Raised, _same_inputs, not_attempted, not_callable,
-                     result)
+from ._check import (WIDTH, Exercise, _call, _exception_text, _Raised, _same_inputs, guarded, not_attempted,
+                     not_callable, result)
 
 
 
@@ -72,7 +72,11 @@ def _as_ids(out, n, V):
     """(ids, None) or (None, message) for what the reader returned."""
     if not isinstance(out, np.ndarray):
         if isinstance(out, (list, tuple)):
-            out = np.asarray(out)
+            try:
+                out = np.asarray(out)
+            except (ValueError, TypeError, OverflowError):
+                return None, f"should return an integer array of shape ({n},); got a ragged " \
+                             f"{type(out).__name__} (its items have different lengths or types)"
         else:
             return None, f"should return an integer array of shape ({n},), one id per row; got " \
                          f"{type(out).__name__}"
@@ -86,6 +90,7 @@ def _as_ids(out, n, V):
     return out, None
 
 
+@guarded("sample_with_temperature")
 def check_sample_with_temperature(fn):
     """Check ``fn(logits, temperature, rng) -> ids`` (N,) on the frequencies of seeded draws."""
     name = "sample_with_temperature"
