@@ -19,7 +19,8 @@ import numpy as np
 from ._ch4_mistakes import ADDING_BATCH_MISTAKES
 from ._check import _call, _exception_text, _Raised, guarded, not_attempted, not_callable, reader_raised, result
 
-BATCH_CASES = [(256, 20, 0), (512, 50, 1), (5, 4, 2)]  # (N, T, seed); N != T, neither is 2
+BATCH_CASES = [(256, 20, 0), (512, 50, 1), (5, 4, 2), (600, 15, 3)]  # (N, T, seed); N != T, neither is 2
+COVERAGE_RATIO = 25  # N / (positions of a half) from which every position must be seen: miss chance < 10 * e**-25
 
 
 def _marked(values, markers):
@@ -123,15 +124,28 @@ def check_adding_batch(fn):
         second_in_second = m[:, half:].sum(axis=1) == 1
         if np.any(counts == 1) or not np.all(first_in_first & second_in_second):
             bad = int(np.sum((counts == 1) | ~(first_in_first & second_in_second)))
+            up = (T + 1) // 2
+            if T % 2 and np.all(counts == 2) and np.all((m[:, :up].sum(axis=1) == 1) & (m[:, up:].sum(axis=1) == 1)):
+                return result(False, "mismatch", f"{name}: for odd T={T} your first half has {up} steps: "
+                               f"the first half is steps 0 .. T//2 - 1 = {half - 1} (floor, T // 2), the "
+                               f"second half steps {half} .. {T - 1}.", mistake=None)
             return _known(name, "markers-anywhere", f" ({bad} of {N} sequences for T={T}.)")
-        if N >= 20 * half:  # enough sequences to see every position of each half
+        if N > 1:  # rows are independent sequences
+            rows = np.unique(x[..., 0], axis=0).shape[0]  # continuous values: distinct rows unless repeated
+            if rows < N:
+                return result(False, "mismatch", f"{name}: only {rows} of your {N} sequences have different values "
+                               f"(N={N}, T={T}): every row must be drawn on its own, e.g. rng.random((N, T)) "
+                               f"and one marker pair per row, not one sequence repeated (np.tile).")
+        if N >= COVERAGE_RATIO * (T - half):  # enough sequences to see every position of each half
             _, idx = _marked(x[..., 0], m)
             for k, (lo, hi) in enumerate(((0, half), (half, T))):
-                seen = np.unique(idx[:, k]).size
-                if seen < 0.9 * (hi - lo):
-                    return result(False, "mismatch", f"{name}: marker {k + 1} took only {seen} of the "
-                                   f"{hi - lo} positions of its half in {N} sequences (T={T}). Draw it "
-                                   f"uniformly over the whole half.")
+                missed = sorted(set(range(lo, hi)) - set(np.unique(idx[:, k]).tolist()))
+                if missed:
+                    return result(False, "mismatch", f"{name}: marker {k + 1} never fell on step(s) "
+                                   f"{', '.join(map(str, missed[:5]))}{' ...' if len(missed) > 5 else ''} of its "
+                                   f"half [{lo}, {hi - 1}] in {N} sequences (T={T}). Draw it uniformly over the "
+                                   f"whole half, ends included: rng.integers({lo}, {hi}) (the upper bound is "
+                                   f"excluded).")
 
     for (N, T, _), (x, y) in zip(BATCH_CASES, outs):  # values
         v = x[..., 0]

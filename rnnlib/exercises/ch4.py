@@ -41,7 +41,7 @@ import numpy as np
 from rnnlib.training.model import SequenceModel
 from rnnlib.data.tasks import ADDING_BASELINE_MSE, adding_problem
 from rnnlib.training.loop import TrainConfig, train
-from ._ch4_batch import BATCH_CASES, check_adding_batch  # noqa: F401 - re-exported
+from ._ch4_batch import BATCH_CASES, COVERAGE_RATIO, check_adding_batch  # noqa: F401 - re-exported
 from ._ch4_mistakes import (BASELINE_MISTAKES, CLIP_MISTAKE_FUNCTIONS, CONFIG_DEFAULTS, CONFIG_DIAGNOSES,
                             CONFIG_LIMITS, CONFIG_STEPS, CONFIG_T, CONFIG_THRESHOLD, COPY_MISTAKES,
                             adding_baseline_reference, baseline_cases, clip_cases,
