@@ -7,6 +7,7 @@
 #   make lab    open the notebooks in JupyterLab
 #   make lab-test  drive JupyterLab in Chromium: every widget chapter, several runs
 #   make bench  benchmark grid vs PyTorch and the FLOP limit (not part of make test)
+#   make student  student notebooks (solutions removed, outputs cleared) into _build/student
 #   make clean  remove the build output
 
 VENV   := .venv
@@ -18,7 +19,7 @@ NPM    := $(shell command -v npm 2>/dev/null)
 # Written separately; see the placeholder rule below.
 CHAPTER1 := book/01_simple_rnn.ipynb
 
-.PHONY: help venv book pdf pdf-test test unit nbval nbval-kernel2 browser lab lab-setup lab-test bench clean
+.PHONY: help venv book pdf pdf-test test unit nbval nbval-kernel2 browser lab lab-setup lab-test bench student clean
 
 help:
 	@sed -n 's/^#   make/  make/p' Makefile
@@ -144,6 +145,11 @@ browser: venv
 CORETYPE := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo 'OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-SkylakeX}')
 bench: venv
 	OPENBLAS_NUM_THREADS=1 $(CORETYPE) $(PY) -m rnnlib.experiments.bench
+
+# The student edition, from the same sources; grade submissions with
+# python -m rnnlib.exercises.grade NOTEBOOK.ipynb ... --csv grades.csv
+student: venv $(CHAPTER1)
+	$(PY) -m rnnlib.exercises.student book/*.ipynb --out _build/student
 
 clean:
 	rm -rf _build book/_offline

@@ -22,9 +22,9 @@ def stub(*args):
     raise NotImplementedError
 
 
-def test_every_exercise_has_a_check_and_the_sampler_four_mistakes():
+def test_every_exercise_has_a_check_and_the_sampler_five_mistakes():
     assert set(CHECKS) == set(EXERCISES)
-    assert len(SAMPLING_MISTAKES) == 4
+    assert len(SAMPLING_MISTAKES) == 5
 
 
 def test_required_mistakes_are_catalogued():

@@ -17,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._ch4_mistakes import ADDING_BATCH_MISTAKES
-from ._check import _call, _exception_text, _Raised, not_attempted, not_callable, reader_raised, result
+from ._check import _call, _exception_text, _Raised, guarded, not_attempted, not_callable, reader_raised, result
 
-BATCH_CASES = [(256, 20, 0), (512, 50, 1), (5, 4, 2)]  # (N, T, seed); N != T, neither is 2
+BATCH_CASES = [(256, 20, 0), (512, 50, 1), (5, 4, 2), (600, 15, 3)]  # (N, T, seed); N != T, neither is 2
+COVERAGE_RATIO = 25  # N / (positions of a half) from which every position must be seen: miss chance < 10 * e**-25
 
 
 def _marked(values, markers):
@@ -38,6 +39,12 @@ def _known(name, mistake_id, detail=""):
                    mistake=mistake_id)
 
 
+def _same(a, b):
+    """Equal arrays, NaN equal to NaN (an all-NaN target is reproducible, just wrong)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f" == b.dtype.kind))
+
+
 def _pair(out):
     """(x, y) as arrays, or an error text."""
     if not isinstance(out, (tuple, list)) or len(out) != 2:
@@ -51,6 +58,7 @@ def _pair(out):
     return (x, y), None
 
 
+@guarded("adding_batch")
 def check_adding_batch(fn):
     """Check ``fn(N, T, rng) -> (x, y)``: a batch of the adding problem, by its properties.
 
@@ -95,9 +103,9 @@ def check_adding_batch(fn):
             return result(False, "raised", f"{name}: a second call with N={N}, T={T} failed "
                            f"({_exception_text(o.exc) if isinstance(o, _Raised) else _pair(o)[1]}).")
     x0, y0 = outs[0]
-    if not (np.array_equal(again[0], x0) and np.array_equal(again[1], y0)):
+    if not (_same(again[0], x0) and _same(again[1], y0)):
         return _known(name, "global-random")
-    if np.array_equal(other[0], x0):
+    if _same(other[0], x0):
         return _known(name, "fixed-seed")
 
     for (N, T, _), (x, y) in zip(BATCH_CASES, outs):  # markers
@@ -116,15 +124,28 @@ def check_adding_batch(fn):
         second_in_second = m[:, half:].sum(axis=1) == 1
         if np.any(counts == 1) or not np.all(first_in_first & second_in_second):
             bad = int(np.sum((counts == 1) | ~(first_in_first & second_in_second)))
+            up = (T + 1) // 2
+            if T % 2 and np.all(counts == 2) and np.all((m[:, :up].sum(axis=1) == 1) & (m[:, up:].sum(axis=1) == 1)):
+                return result(False, "mismatch", f"{name}: for odd T={T} your first half has {up} steps: "
+                               f"the first half is steps 0 .. T//2 - 1 = {half - 1} (floor, T // 2), the "
+                               f"second half steps {half} .. {T - 1}.", mistake=None)
             return _known(name, "markers-anywhere", f" ({bad} of {N} sequences for T={T}.)")
-        if N >= 20 * half:  # enough sequences to see every position of each half
+        if N > 1:  # rows are independent sequences
+            rows = np.unique(x[..., 0], axis=0).shape[0]  # continuous values: distinct rows unless repeated
+            if rows < N:
+                return result(False, "mismatch", f"{name}: only {rows} of your {N} sequences have different values "
+                               f"(N={N}, T={T}): every row must be drawn on its own, e.g. rng.random((N, T)) "
+                               f"and one marker pair per row, not one sequence repeated (np.tile).")
+        if N >= COVERAGE_RATIO * (T - half):  # enough sequences to see every position of each half
             _, idx = _marked(x[..., 0], m)
             for k, (lo, hi) in enumerate(((0, half), (half, T))):
-                seen = np.unique(idx[:, k]).size
-                if seen < 0.9 * (hi - lo):
-                    return result(False, "mismatch", f"{name}: marker {k + 1} took only {seen} of the "
-                                   f"{hi - lo} positions of its half in {N} sequences (T={T}). Draw it "
-                                   f"uniformly over the whole half.")
+                missed = sorted(set(range(lo, hi)) - set(np.unique(idx[:, k]).tolist()))
+                if missed:
+                    return result(False, "mismatch", f"{name}: marker {k + 1} never fell on step(s) "
+                                   f"{', '.join(map(str, missed[:5]))}{' ...' if len(missed) > 5 else ''} of its "
+                                   f"half [{lo}, {hi - 1}] in {N} sequences (T={T}). Draw it uniformly over the "
+                                   f"whole half, ends included: rng.integers({lo}, {hi}) (the upper bound is "
+                                   f"excluded).")
 
     for (N, T, _), (x, y) in zip(BATCH_CASES, outs):  # values
         v = x[..., 0]

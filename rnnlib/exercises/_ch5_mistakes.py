@@ -25,6 +25,7 @@ Shapes as in :mod:`rnnlib.exercises.ch5`: ``logits`` (N, V) for sampling and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -84,6 +85,13 @@ def _inverse_cdf_distribution(w):
     return p
 
 
+@lru_cache(maxsize=64)
+def _gaussian_max_distribution(row, tau, n=400_000):
+    """Distribution of argmax(row / tau + N(0, 1) noise), by Monte Carlo (seeded; error about 0.001)."""
+    z = np.asarray(row) / tau + np.random.default_rng(12345).standard_normal((n, len(row)))
+    return np.bincount(np.argmax(z, axis=1), minlength=len(row)) / n
+
+
 SAMPLE_MISTAKES = [
     _SamplingMistake(
         "probs-divided", lambda a, tau: softmax(a),
@@ -102,6 +110,14 @@ SAMPLE_MISTAKES = [
         "Your weights exp(logits / T) were not divided by their sum, so they are not probabilities "
         "(rng.choice refuses them; a cumulative-sum draw favours the first characters). Normalise each "
         "row: p = e / e.sum(axis=1, keepdims=True), i.e. a softmax."),
+    _SamplingMistake(
+        "gaussian-noise", lambda a, tau: _gaussian_max_distribution(tuple(a), tau),
+        lambda logits, tau, rng: (np.argmax(logits, axis=1) if tau == 0 else
+                                  np.argmax(logits / tau + rng.standard_normal(np.shape(logits)), axis=1)),
+        "You added Gaussian noise to logits / T and took the argmax. That trick (the Gumbel-max trick) "
+        "samples from the softmax only with Gumbel noise, -log(-log(u)) for u ~ U(0, 1): with normal noise "
+        "the frequencies are off. Use g = -np.log(-np.log(rng.random(shape))), or rng.choice with "
+        "p = softmax(logits / T)."),
 ]
 SAMPLE_MISTAKE_NO_GREEDY = Mistake(
     "no-greedy", _no_greedy,
@@ -165,9 +181,33 @@ WELL_FORMED_LINES = [
 ]
 
 
+WELL_FORMED_ALPHABET = list('()[]{}"') + ["a", " "]
+WELL_FORMED_SEPARATING = 3  # generated lines kept per (reference, mistake) pair they tell apart
+
+
+def _random_line(rng):
+    """A short random line over brackets, quotes, a letter and a space (quotes and brackets favoured)."""
+    p = np.array([2, 2, 1, 1, 1, 1, 3, 1, 1], dtype=float)
+    return "".join(rng.choice(WELL_FORMED_ALPHABET, size=int(rng.integers(2, 9)), p=p / p.sum()))
+
+
 def well_formed_cases(rng):
-    """One-argument tuples ``(line,)``: hand-picked lines that tell the mistakes apart."""
-    return [(line,) for line in WELL_FORMED_LINES]
+    """One-argument tuples ``(line,)``: the hand-picked :data:`WELL_FORMED_LINES`, then generated lines.
+
+    From 3000 random lines (seeded), for each catalogued mistake the first
+    :data:`WELL_FORMED_SEPARATING` lines on which it and the reference disagree, and 10
+    more: so every plausible semantics in the catalogue (brackets inside quotes
+    ignored, a quote closing the nearest open quote, ...) is told apart on generated
+    lines too, not only on the hand-picked ones.
+    """
+    from rnnlib.data.toy_language import is_well_formed
+    lines = list(WELL_FORMED_LINES)
+    pool = [_random_line(rng) for _ in range(3000)]
+    for m in WELL_FORMED_MISTAKES:
+        separating = [ln for ln in pool if m.func(ln) != is_well_formed(ln) and ln not in lines]
+        lines += separating[:WELL_FORMED_SEPARATING]
+    lines += [ln for ln in pool[:10] if ln not in lines]
+    return [(line,) for line in lines]
 
 
 _MATCH = {close: open_ for open_, close in BRACKETS.items()}
@@ -188,6 +228,39 @@ def _stack_check(line, *, typed=True, quotes=True, final=True):
             else:
                 stack.append(QUOTE)
     return not stack if final else True
+
+
+def _quotes_hide_brackets(line):
+    """Brackets inside an open quote are text (ignored); a quote closes the open quote."""
+    stack, quoted = [], False
+    for ch in line:
+        if ch == QUOTE:
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch in BRACKETS:
+            stack.append(ch)
+        elif ch in CLOSERS:
+            if not stack or stack.pop() != _MATCH[ch]:
+                return False
+    return not stack and not quoted
+
+
+def _quote_closes_nearest(line):
+    """A quote closes the nearest open quote anywhere on the stack, not only on top."""
+    stack = []
+    for ch in line:
+        if ch in BRACKETS:
+            stack.append(ch)
+        elif ch in CLOSERS:
+            if not stack or stack.pop() != _MATCH[ch]:
+                return False
+        elif ch == QUOTE:
+            if QUOTE in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(QUOTE)]
+            else:
+                stack.append(QUOTE)
+    return not stack
 
 
 def _count_only(line):
@@ -216,6 +289,13 @@ WELL_FORMED_MISTAKES = [
     Mistake("quotes-separately", lambda line: _stack_check(line, quotes=False) and line.count(QUOTE) % 2 == 0,
             "You check brackets and quotes separately, so '(\"a) b\"' passes: the quote opened inside "
             "the brackets closes after them. Push quotes on the same stack as the brackets."),
+    Mistake("quotes-hide-brackets", _quotes_hide_brackets,
+            "You treat everything inside quotes as text, so '\"(\"' passes. In this language a quote is one more bracket: brackets inside "
+            "quotes count, and the quote must close before the brackets opened after it (one stack)."),
+    Mistake("quote-closes-nearest", _quote_closes_nearest,
+            "Your quote closes the nearest open quote even when a bracket opened after it is still open, "
+            "so '\"(\")' passes. A quote closes only the quote on *top* of the stack; otherwise it opens "
+            "a new quote."),
     Mistake("unclosed-ok", lambda line: _stack_check(line, final=False),
             "You never check what is left at the end: '(a [b' passes. The line is well formed only if "
             "the stack is empty after its last character."),

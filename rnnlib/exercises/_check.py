@@ -14,6 +14,7 @@ outcome is a :class:`CheckResult` whose ``repr`` is plain, deterministic text
 ``"known-mistake"``  its output matches one of the catalogued :class:`Mistake`
                      implementations (``result.mistake`` is the mistake's id)
 ``"raised"``         it raised another exception (type and text shown)
+``"timeout"``        it ran longer than its time budget (:mod:`._guard`)
 ``"wrong-type"``     it returned the wrong kind of object
 ``"wrong-shape"``    it returned an array of the wrong shape
 ``"mismatch"``       right type and shape, wrong numbers (max abs diff + hint)
@@ -40,19 +41,29 @@ A case is a tuple of positional arguments. The reader's function gets deep
 copies (so a function that mutates its inputs cannot corrupt the reference),
 and the copies are compared with the originals afterwards. Outputs may be
 arrays, numbers, strings, or tuples / lists / dicts of those; they are
-compared with ``np.allclose(rtol=1e-6, atol=1e-9)``.
+compared with ``np.allclose(rtol=1e-6, atol=1e-9)``. An answer computed in
+float32 (or float16) is compared at float32 precision (:data:`F32_RTOL`,
+:data:`F32_ATOL`) and accepted, with a note, unless the exercise asks for float64
+(``Exercise(float64=True)``); a float64 answer that is off by float32 rounding only
+is told so.
 
-A mistake is matched on the cases where the reader's function returned; if
-it raised on the others, the message says so too. This lets a mistake that
-only "works" for some shapes (``x_t @ W_xh.T`` needs D == H) still be named.
-Mistake implementations themselves may raise on some cases: such a mistake is
-simply not matched on those.
+A mistake is named only when it explains *every* case: where the reader's
+function returned, the mistake returns the same; where it raised, the mistake
+raises an exception of the same type (so ``x_t @ W_xh.T``, which only runs when
+D == H, is still named, while an answer that is right for N == 1 and raises
+for N > 1 is not blamed for a mistake that agrees with it on N == 1 only).
+
+Every check runs inside :func:`._guard.check_scope` (NumPy errors ignored, a time
+budget for the reader's calls); :func:`guarded` gives hand-written checks the
+same protection. Only an exception in our own code, which is a bug, is reported
+as "the check itself failed, please report this".
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import inspect
 import numbers
 import textwrap
@@ -61,10 +72,12 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-RTOL = 1e-6
-ATOL = 1e-9
+from ._compare import (ATOL, F32_ATOL, F32_RTOL, RTOL, _compare, _exception_text,  # noqa: F401 - re-exported
+                       _is_number, _kind, _low_precision, _same_inputs)
+from ._guard import ReaderTimeout, check_scope, run_reader, timeout_text
+
 WIDTH = 78  # the chapters wrap their checks' messages at this width: the HTML book's output boxes
-STATUSES = ("not-attempted", "mutated-input", "passed", "known-mistake", "raised",
+STATUSES = ("not-attempted", "mutated-input", "passed", "known-mistake", "raised", "timeout",
             "wrong-type", "wrong-shape", "mismatch")
 
 
@@ -136,100 +149,11 @@ class _Raised:
 
 
 def _call(fn, args):
+    """``fn(*args)`` within the time budget, or :class:`_Raised` (a :class:`ReaderTimeout` propagates)."""
     try:
-        return fn(*args)
-    except Exception as exc:  # noqa: BLE001 - a check must never raise into the notebook
+        return run_reader(fn, args)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a check must never raise into the notebook
         return _Raised(exc)
-
-
-def _same_inputs(a, b) -> bool:
-    """Exact equality of nested arguments (to detect in-place mutation)."""
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
-    if isinstance(a, (tuple, list)):
-        return isinstance(b, type(a)) and len(a) == len(b) and all(_same_inputs(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_inputs(a[k], b[k]) for k in a)
-    try:
-        return bool(a == b)
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (numbers.Number, np.number)) and not isinstance(v, (bool, np.bool_))
-
-
-def _kind(v) -> str:
-    if isinstance(v, np.ndarray):
-        return f"an array of shape {v.shape}"
-    if isinstance(v, (tuple, list)):
-        return f"a {type(v).__name__} of length {len(v)}"
-    if v is None:
-        return "None"
-    if _is_number(v) or isinstance(v, str):
-        return f"{type(v).__name__} {v!r}"
-    return f"an object of type {type(v).__name__}"
-
-
-def _compare(expected, got, path="output"):
-    """First structural difference between two outputs, or None if they agree.
-
-    Returns ``(status, text)`` with status ``"wrong-type"``, ``"wrong-shape"``
-    or ``"mismatch"``; for a mismatch the text is the max abs difference.
-    """
-    if isinstance(expected, np.ndarray):
-        if not isinstance(got, np.ndarray):
-            return "wrong-type", f"{path} should be a NumPy array of shape {expected.shape}; got {_kind(got)}"
-        if got.shape != expected.shape:
-            return "wrong-shape", f"{path} should have shape {expected.shape}; got shape {got.shape}"
-        if got.dtype.kind not in "fiu":
-            return "wrong-type", f"{path} should hold numbers; got dtype {got.dtype}"
-        if not np.allclose(got, expected, rtol=RTOL, atol=ATOL):
-            diff = np.abs(got.astype(np.float64) - expected)
-            return "mismatch", f"{path}: max abs diff = {float(np.nanmax(diff)) if np.any(np.isfinite(diff)) else float('nan'):.3g}"
-        return None
-    if isinstance(expected, (tuple, list)):
-        if not isinstance(got, (tuple, list)):
-            return "wrong-type", f"{path} should be a tuple of {len(expected)} values; got {_kind(got)}"
-        if len(got) != len(expected):
-            return "wrong-type", f"{path} should have {len(expected)} values; got {len(got)}"
-        for k, (e, g) in enumerate(zip(expected, got)):
-            diff = _compare(e, g, f"{path}[{k}]")
-            if diff is not None:
-                return diff
-        return None
-    if isinstance(expected, dict):
-        if not isinstance(got, dict):
-            return "wrong-type", f"{path} should be a dict with keys {sorted(expected)}; got {_kind(got)}"
-        if set(got) != set(expected):
-            return "wrong-type", f"{path} should have keys {sorted(expected)}; got {sorted(got)}"
-        for k in expected:
-            diff = _compare(expected[k], got[k], f"{path}[{k!r}]")
-            if diff is not None:
-                return diff
-        return None
-    if _is_number(expected):
-        if not _is_number(got):
-            return "wrong-type", f"{path} should be a number; got {_kind(got)}"
-        if not np.isclose(float(got), float(expected), rtol=RTOL, atol=ATOL):
-            return "mismatch", f"{path}: expected {expected!r}, got {got!r}"
-        return None
-    if isinstance(expected, str):
-        if not isinstance(got, str):
-            return "wrong-type", f"{path} should be a string; got {_kind(got)}"
-        if got != expected:
-            return "mismatch", f"{path}: expected {expected!r}, got {got!r}"
-        return None
-    return (None if _same_inputs(expected, got)
-            else ("mismatch", f"{path}: expected {expected!r}, got {got!r}"))
-
-
-def _exception_text(exc, limit=300) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass
@@ -253,6 +177,9 @@ class Exercise:
     width : int or None
         Passed to every :class:`CheckResult`: wrap the printed message at
         this width (None: one line).
+    float64 : bool
+        The exercise asks for float64: a float32 answer is refused (with a
+        "precision only" message) instead of accepted at float32 precision.
     """
 
     name: str
@@ -262,6 +189,7 @@ class Exercise:
     hint: str = ""
     seed: int = 0
     width: Optional[int] = None
+    float64: bool = False
 
     def cases(self):
         """The argument tuples, regenerated from the seed (fresh arrays each time)."""
@@ -280,12 +208,19 @@ class Exercise:
 
     def check(self, fn) -> CheckResult:
         """Check the reader's ``fn``; never raises. See the module docstring for the order."""
-        try:
-            result = self._check(fn)
-        except Exception as exc:  # noqa: BLE001 - last resort: a bug in a check must not break a notebook
-            result = CheckResult(False, "raised", f"{self.name}: the check itself failed "
-                                 f"({_exception_text(exc)}). Please report this.")
+        result = _guarded_run(self.name, self._check, fn)
         return result if self.width is None else dataclasses.replace(result, width=self.width)
+
+    def _mistake_explains(self, m, cases, outputs) -> bool:
+        """True if mistake ``m`` gives the reader's output on every case (raising where it raised)."""
+        for case, out in zip(cases, outputs):
+            wrong = _own_call(m.func, copy.deepcopy(case))
+            if isinstance(out, _Raised):
+                if not (isinstance(wrong, _Raised) and type(wrong.exc) is type(out.exc)):
+                    return False
+            elif isinstance(wrong, _Raised) or _compare(wrong, out) is not None:
+                return False
+        return True
 
     def _check(self, fn) -> CheckResult:
         name = self.name
@@ -310,39 +245,78 @@ class Exercise:
 
         ok = [k for k, o in enumerate(outputs) if not isinstance(o, _Raised)]
         raised = [k for k, o in enumerate(outputs) if isinstance(o, _Raised)]
-        if not raised and all(_compare(expected[k], outputs[k]) is None for k in ok):
+        diffs = {k: _compare(expected[k], outputs[k], float64=self.float64) for k in ok}
+        if not raised and all(d is None for d in diffs.values()):
+            note = ""
+            if any(_low_precision(outputs[k]) for k in ok):
+                note = (" (Your answer is float32: it matches to float32 precision, which is all this "
+                        "exercise asks; the book computes in float64.)")
             return CheckResult(True, "passed", f"{name}: correct! It matches the reference on "
-                               f"{len(cases)} test cases.")
+                               f"{len(cases)} test cases.{note}")
 
         if ok:
             for m in self.mistakes:
-                match = True
-                for k in ok:
-                    wrong = _call(m.func, copy.deepcopy(cases[k]))
-                    if isinstance(wrong, _Raised) or _compare(wrong, outputs[k]) is not None:
-                        match = False
-                        break
-                if match:
+                if self._mistake_explains(m, cases, outputs):
                     extra = ""
                     if raised:
                         extra = (f" (It also raised {_exception_text(outputs[raised[0]].exc)} on "
-                                 f"{len(raised)} of the {len(cases)} cases.)")
+                                 f"{len(raised)} of the {len(cases)} cases, as this mistake does.)")
                     return CheckResult(False, "known-mistake", f"{name}: not yet. {m.diagnosis}{extra}",
                                        mistake=m.id)
 
         if raised:
             exc = outputs[raised[0]].exc
+            right = sum(1 for d in diffs.values() if d is None)
+            also = f" It is right on {right} of the other {len(ok)}." if ok else ""
             return CheckResult(False, "raised", f"{name}: your function raised {_exception_text(exc)} "
-                               f"(on {len(raised)} of the {len(cases)} cases).{self._hint()}")
+                               f"(on {len(raised)} of the {len(cases)} cases).{also}{self._hint()}")
 
         for k in ok:
-            diff = _compare(expected[k], outputs[k])
+            diff = diffs[k]
             if diff is not None and diff[0] in ("wrong-type", "wrong-shape"):
                 status, text = diff
                 return CheckResult(False, status, f"{name}: {text}.{self._hint()}")
-        k = next(k for k in ok if _compare(expected[k], outputs[k]) is not None)
-        _, text = _compare(expected[k], outputs[k])
+        _, text = next(d for d in diffs.values() if d is not None)
         return CheckResult(False, "mismatch", f"{name}: doesn't match the reference ({text}).{self._hint()}")
+
+
+def _own_call(fn, args):
+    """Call one of our own functions (a catalogued mistake): no time budget, exceptions kept."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - a mistake may raise on some cases, by design
+        return _Raised(exc)
+
+
+def _guarded_run(name, check, fn, *args, **kwargs) -> CheckResult:
+    """``check(fn, ...)`` in a :func:`check_scope`; a timeout or a bug of ours becomes a result."""
+    try:
+        with check_scope():
+            return check(fn, *args, **kwargs)
+    except ReaderTimeout as exc:
+        return CheckResult(False, "timeout", timeout_text(name, exc))
+    except RecursionError as exc:
+        return CheckResult(False, "raised", f"{name}: your function recursed too deeply "
+                           f"({_exception_text(exc)}).")
+    except Exception as exc:  # noqa: BLE001 - last resort: a bug in a check must not break a notebook
+        return CheckResult(False, "raised", f"{name}: the check itself failed "
+                           f"({_exception_text(exc)}). Please report this.")
+
+
+def guarded(name, *, width=WIDTH):
+    """Decorator for a hand-written check ``check(fn, ...)``: the protection of :meth:`Exercise.check`.
+
+    The check runs in a :func:`check_scope` (time budget for the reader's calls made
+    with :func:`_call`, NumPy errors ignored); a :class:`ReaderTimeout` becomes a
+    ``"timeout"`` result and a bug of ours a "please report this" result, wrapped at ``width``.
+    """
+    def decorate(check):
+        @functools.wraps(check)
+        def wrapper(fn, *args, **kwargs):
+            res = _guarded_run(name, check, fn, *args, **kwargs)
+            return res if res.width is not None or width is None else dataclasses.replace(res, width=width)
+        return wrapper
+    return decorate
 
 
 # -- for hand-written checks (those an Exercise cannot express) ---------------------

@@ -46,7 +46,8 @@ from ._ch2_mistakes import (BACKWARD_MISTAKES, CELL_STATE_MISTAKES, STEP_MISTAKE
                             cell_backward_cases, cell_backward_reference, cell_state_cases, lstm_step_reference,
                             predict_cell_state_reference, step_cases, torch_cases, torch_to_per_gate_reference)
 from ._ch2_mistakes import SATURATION, SCENARIOS, STEP_SIZES, TORCH_SIZES  # noqa: F401 - re-exported
-from ._check import CheckResult, Exercise, _call, _Raised, not_attempted, not_callable, reader_raised
+from ._check import CheckResult, Exercise, _call, _Raised, guarded, not_attempted, not_callable, reader_raised
+from ._guard import as_real
 
 # ---------------------------------------------------------------------------
 # 1. One forward step (stacked f, i, o, c_tilde)
@@ -140,6 +141,7 @@ def measured_gradient(forget_bias: float) -> float:
     return float(table.medians[0, 0])
 
 
+@guarded("choose_forget_bias", width=None)
 def check_choose_forget_bias(fn):
     """Check ``fn() -> float``: a forget bias in [0, 10] whose measured gradient over 100 steps is >= 1e-3."""
     name = "choose_forget_bias"
@@ -152,7 +154,9 @@ def check_choose_forget_bias(fn):
         return reader_raised(name, out.exc, width=None)
     if isinstance(out, (bool, np.bool_)) or not isinstance(out, (numbers.Real, np.floating, np.integer)):
         return CheckResult(False, "wrong-type", f"{name}: return one number, the bias; got {type(out).__name__}.")
-    b = float(out)
+    b, problem = as_real(out)
+    if problem:  # e.g. 10**400, too large for a float
+        return CheckResult(False, "wrong-type", f"{name}: return one number, the bias; got {problem}.")
     if not np.isfinite(b):
         return CheckResult(False, "wrong-type", f"{name}: the bias must be a finite number; got {b!r}.")
     f0 = float(sigmoid(np.array(b)))  # the forget gate at zero input

@@ -41,14 +41,15 @@ import numpy as np
 from rnnlib.training.model import SequenceModel
 from rnnlib.data.tasks import ADDING_BASELINE_MSE, adding_problem
 from rnnlib.training.loop import TrainConfig, train
-from ._ch4_batch import BATCH_CASES, check_adding_batch  # noqa: F401 - re-exported
+from ._ch4_batch import BATCH_CASES, COVERAGE_RATIO, check_adding_batch  # noqa: F401 - re-exported
 from ._ch4_mistakes import (BASELINE_MISTAKES, CLIP_MISTAKE_FUNCTIONS, CONFIG_DEFAULTS, CONFIG_DIAGNOSES,
                             CONFIG_LIMITS, CONFIG_STEPS, CONFIG_T, CONFIG_THRESHOLD, COPY_MISTAKES,
                             adding_baseline_reference, baseline_cases, clip_cases,
                             clip_by_global_norm_reference, copy_baseline_cases, copy_baseline_reference)
 from ._ch4_mistakes import ADDING_BATCH_MISTAKES, _batch_with, adding_batch_reference  # noqa: F401 - re-exported
-from ._check import (WIDTH, Exercise, Mistake, _call, _exception_text, _Raised, not_attempted, not_callable,
-                     reader_raised, result)
+from ._check import (WIDTH, Exercise, Mistake, _call, _exception_text, _Raised, guarded, not_attempted,
+                     not_callable, reader_raised, result)
+from ._guard import as_real, short_repr
 
 # ---------------------------------------------------------------------------
 # 1. An adding-problem batch (checked by its properties)
@@ -119,6 +120,7 @@ _CLIP = Exercise(
 )
 
 
+@guarded("clip_by_global_norm")
 def check_clip_by_global_norm(fn):
     """Check ``fn(grads, max_norm) -> norm``: clip a dict of arrays in place by their global norm.
 
@@ -129,14 +131,23 @@ def check_clip_by_global_norm(fn):
     if not callable(fn):
         return not_callable(name, fn)
     grads, max_norm = _CLIP.cases()[0]
-    out = _call(fn, ({k: g.copy() for k, g in grads.items()}, max_norm))
+    arrays = {k: g.copy() for k, g in grads.items()}
+    out = _call(fn, (dict(arrays), max_norm))
     if isinstance(out, _Raised):
         if isinstance(out.exc, NotImplementedError):
             return not_attempted(name)
     elif isinstance(out, dict):
-        return result(False, "known-mistake", f"{name}: not yet. You returned a dict of new arrays. "
-                       + CLIP_MISTAKE_FUNCTIONS["not-in-place"][1] + " Return the norm before clipping.",
-                       mistake="not-in-place")
+        _, clipped = _clip_outcome(clip_by_global_norm_reference)(grads, max_norm)
+        if all(np.allclose(arrays[k], clipped[k]) for k in clipped):
+            return result(False, "wrong-type", f"{name}: not yet. Your arrays are clipped in place, "
+                           "correctly, but the function should return the global norm before clipping "
+                           "(one number), not the dict.")
+        if all(np.array_equal(arrays[k], grads[k]) for k in grads):
+            return result(False, "known-mistake", f"{name}: not yet. You returned a dict of new arrays. "
+                           + CLIP_MISTAKE_FUNCTIONS["not-in-place"][1] + " Return the norm before clipping.",
+                           mistake="not-in-place")
+        return result(False, "wrong-type", f"{name}: return the global norm before clipping, one number; "
+                       "got a dict.")
     elif isinstance(out, (bool, np.bool_)) or not isinstance(out, (numbers.Real, np.floating, np.integer)):
         got = "None (no return statement?)" if out is None else type(out).__name__
         return result(False, "wrong-type", f"{name}: return the global norm before clipping, one number; "
@@ -172,9 +183,11 @@ def _config_mistake(name, mistake_id, detail=""):
 
 
 def _is_real(v):
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
+    value, problem = as_real(v)
+    return problem is None and math.isfinite(value)
 
 
+@guarded("choose_gru_config")
 def check_gru_config(fn):
     """Check ``fn() -> dict``: settings that take a GRU below MSE 0.01 on T = 100 in 200 updates.
 
@@ -196,7 +209,7 @@ def check_gru_config(fn):
                        f"got {type(out).__name__}.")
     if "steps" in out:
         return _config_mistake(name, "more-steps")
-    unknown = sorted(str(k) for k in out if k not in CONFIG_DEFAULTS)
+    unknown = sorted(short_repr(k) for k in out if k not in CONFIG_DEFAULTS)
     if unknown:
         return result(False, "wrong-type", f"{name}: unknown key(s) {unknown}; the allowed keys are "
                        f"{sorted(CONFIG_DEFAULTS)}.")
@@ -204,20 +217,20 @@ def check_gru_config(fn):
     for key in ("hidden_size", "batch_size"):
         v = cfg[key]
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1:
-            return result(False, "wrong-type", f"{name}: {key} must be a positive int; got {v!r}.")
+            return result(False, "wrong-type", f"{name}: {key} must be a positive int; got {short_repr(v)}.")
         lo, hi = CONFIG_LIMITS[key]
         if v > hi:
-            return _config_mistake(name, "over-budget", f"{key} = {v}. ")
+            return _config_mistake(name, "over-budget", f"{key} = {short_repr(v)}. ")
         if v < lo:
             return result(False, "wrong-type", f"{name}: {key} must be at least {lo}; got {v}.")
     if not (_is_real(cfg["lr"]) and 0 < cfg["lr"] <= 1):
-        return result(False, "wrong-type", f"{name}: lr must be a number with 0 < lr <= 1; got {cfg['lr']!r}.")
+        return result(False, "wrong-type", f"{name}: lr must be a number with 0 < lr <= 1; got {short_repr(cfg['lr'])}.")
     if cfg["clip"] is not None and not (_is_real(cfg["clip"]) and cfg["clip"] > 0):
         return result(False, "wrong-type", f"{name}: clip must be a positive number or None; "
-                       f"got {cfg['clip']!r}.")
+                       f"got {short_repr(cfg['clip'])}.")
     if not (_is_real(cfg["update_bias"]) and -10 <= cfg["update_bias"] <= 10):
         return result(False, "wrong-type", f"{name}: update_bias must be a number between -10 and 10; "
-                       f"got {cfg['update_bias']!r}.")
+                       f"got {short_repr(cfg['update_bias'])}.")
     key = (int(cfg["hidden_size"]), float(cfg["lr"]), int(cfg["batch_size"]),
            None if cfg["clip"] is None else float(cfg["clip"]), float(cfg["update_bias"]))
     try:
