@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import platform
 import sysconfig
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,8 +132,8 @@ def build_vocab(text, min_count=20) -> CharCodec:
         raise ValueError(f"text must be a non-empty str; got {type(text).__name__} of length "
                          f"{len(text) if isinstance(text, str) else 'n/a'}")
     min_count = check_size("min_count", min_count)
-    counts = Counter(text)
-    chars = sorted(ch for ch, n in counts.items() if n >= min_count and ch != UNK)
+    codes, counts = np.unique(_code_points(text), return_counts=True)  # sorted code points
+    chars = [chr(c) for c, n in zip(codes.tolist(), counts.tolist()) if n >= min_count and chr(c) != UNK]
     return CharCodec("".join(chars) + UNK)
 
 
@@ -149,9 +148,16 @@ def encode(codec, text) -> np.ndarray:
         raise ValueError(f"codec must contain the unknown symbol UNK ({UNK!r}); build it with build_vocab")
     if not isinstance(text, str):
         raise TypeError(f"text must be a str; got {type(text).__name__}")
-    index = {ch: k for k, ch in enumerate(codec.vocab)}
-    unk = index[UNK]
-    return np.fromiter((index.get(ch, unk) for ch in text), dtype=np.int64, count=len(text))
+    vocab = _code_points(codec.vocab)  # (V,)
+    table = np.full(int(vocab.max()) + 2, codec.vocab.index(UNK), dtype=np.int64)  # code point -> id
+    table[vocab] = np.arange(vocab.size)
+    codes = np.minimum(_code_points(text), table.size - 1)  # (L,); beyond the table: UNK (its last entry)
+    return table[codes]
+
+
+def _code_points(text) -> np.ndarray:
+    """The Unicode code point of each character of ``text``, uint32 (L,)."""
+    return np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ CKPT_DIR = ROOT / "benchmarks" / ".realcode_ckpt"
 KINDS = ("lstm", "gru", "rnn")
 HIDDEN = 128
 #: The settings of the long runs (one update = one window of 100 characters of each of 32 streams).
-CONFIG = StreamConfig(steps=8000, n_streams=32, window=100, lr=2e-3, lr_final=2e-4, clip=1.0,
+CONFIG = StreamConfig(steps=6000, n_streams=32, window=100, lr=2e-3, lr_final=2e-4, clip=1.0,
                       eval_every=250, eval_chars=40_000, eval_streams=16, seed=0)
 LAYER_KW = {"lstm": {"forget_bias": 1.0}, "gru": {}, "rnn": {}}
 
