@@ -367,10 +367,14 @@ class NGramModel:
 
     def log_likelihoods(self, ids) -> np.ndarray:
         """:math:`\\ln p(c_{t+1} \\mid \\text{history})` for ``ids[1:]`` (L - 1,), histories from ``ids``."""
+        if self.keys is None:
+            raise RuntimeError("NGramModel.log_likelihoods called before fit: call fit(ids) first")
         ids = _check_ids("ids", ids, self.V, min_len=2)
         ctx = self._contexts(ids)[1:]  # context of each target ids[1:]
-        p = self.probs_given(ctx)
-        return np.log(p[np.arange(ctx.size), ids[1:]])
+        # eq. of the class docstring for the target only: two lookups per character, not V
+        num = self._lookup(self.keys, self.counts, ctx * self.V + ids[1:]) + self.k
+        den = self._lookup(self.context_keys, self.context_counts, ctx) + self.k * self.V
+        return np.log(num / den)
 
     def bpc(self, ids) -> float:
         """Bits per character on ``ids[1:]``."""
