@@ -31,7 +31,7 @@ def build_torch_model(torch, V, H, A=None):
             self.V = V
 
         def forward(self, src, src_mask, tgt_in):
-            eye = torch.eye(self.V)
+            eye = torch.eye(self.V, dtype=self.out.weight.dtype)
             enc, state = self.encoder(eye[src])
             dec, _ = self.decoder(eye[tgt_in], state)
             u = torch.tanh(self.W_q(dec)[:, :, None, :] + self.W_k(enc)[:, None, :, :])
@@ -58,7 +58,7 @@ def time_torch(torch, batch_list, V, H, seed=0) -> float:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     step(*tensors[0])  # warm-up
     t0 = time.perf_counter()

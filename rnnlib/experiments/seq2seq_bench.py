@@ -38,9 +38,12 @@ SIZES = {2: (5000, 500), 3: (50000, 5000)}  # digits -> (problems in all, held o
 KINDS = ("repeat", "decoder", "attention")
 
 
-def make_data(digits, reverse, seed=0):
-    """(codec, train Batch, held Batch) of the Keras-sized problem set with ``digits`` digits."""
-    total, held = SIZES[digits]
+def make_data(digits, reverse, seed=0, sizes=None):
+    """(codec, train Batch, held Batch) of the Keras-sized problem set with ``digits`` digits.
+
+    ``sizes`` maps digits to (problems in all, held out); default :data:`SIZES`.
+    """
+    total, held = (sizes or SIZES)[digits]
     codec = AdditionCodec(digits, reverse=reverse)
     train, test = split_problems(make_problems(total, digits, np.random.default_rng(seed)), held)
     return codec, codec.encode(train), codec.encode(test)
@@ -55,13 +58,13 @@ def build(kind, codec, hidden=128, seed=0, dtype=np.float32):
     return EncoderDecoder(codec, hidden, attention=kind == "attention", seed=seed, dtype=dtype)
 
 
-def run(digits, kind, reverse, *, epochs, time_limit=None, seed=0, out_dir=OUT_DIR):
+def run(digits, kind, reverse, *, epochs, time_limit=None, seed=0, out_dir=OUT_DIR, hidden=128, sizes=None):
     """Train one model, saving its curve after every epoch; returns the record."""
-    codec, train, held = make_data(digits, reverse)
-    model = build(kind, codec, seed=seed)
+    codec, train, held = make_data(digits, reverse, sizes=sizes)
+    model = build(kind, codec, hidden, seed=seed)
     name = f"d{digits}_{kind}_{'rev' if reverse else 'fwd'}_s{seed}"
     record = {"name": name, "digits": digits, "kind": kind, "reverse": reverse, "seed": seed,
-              "n_train": len(train.src), "n_held": len(held.src), "hidden": 128, "batch_size": 32,
+              "n_train": len(train.src), "n_held": len(held.src), "hidden": hidden, "batch_size": 32,
               "lr": 1e-2, "lr_decay": 0.93, "clip": 1.0, "dtype": "float32", "n_params": model.n_params,
               "max_epochs": epochs, "time_limit": time_limit, "threads": os.environ.get("OPENBLAS_NUM_THREADS"),
               "cpu": platform.processor() or platform.machine()}
@@ -86,6 +89,7 @@ PLANS = {  # name -> list of (digits, kind, reverse, max epochs, time limit in s
     "two": [(2, k, r, 54, 600) for r in (True, False) for k in ("attention", "decoder", "repeat")],
     "three_attention": [(3, "attention", True, 99, 3600), (3, "attention", False, 40, 1500)],
     "three_decoder": [(3, "decoder", True, 99, 2400), (3, "repeat", True, 99, 1500)],
+    "three_fwd": [(3, "decoder", False, 40, 1200)],
 }
 
 
@@ -100,7 +104,8 @@ def merge(out_dir=OUT_DIR, path=os.path.join("benchmarks", "seq2seq.json")):
     return runs
 
 
-def speed(steps=150, hidden=128, digits=3, seed=0, path=os.path.join("benchmarks", "seq2seq_speed.json")):
+def speed(steps=150, hidden=128, digits=3, seed=0, path=os.path.join("benchmarks", "seq2seq_speed.json"),
+          sizes=None):
     """Time training steps of the attention model in rnnlib (float32) and in PyTorch (one thread).
 
     Both do the same work per step: one-hot inputs, LSTM encoder, LSTM decoder
@@ -111,7 +116,7 @@ def speed(steps=150, hidden=128, digits=3, seed=0, path=os.path.join("benchmarks
     from rnnlib.experiments.timing import one_thread
     from rnnlib.optim import Adam, clip_grad_norm
 
-    codec, train, _ = make_data(digits, True)
+    codec, train, _ = make_data(digits, True, sizes=sizes)
     bs = [b for _, b in zip(range(steps), batches(train, 32, np.random.default_rng(seed)))]
     steps_per_epoch = -(-len(train.src) // 32)
     result = {"steps": steps, "hidden": hidden, "digits": digits, "steps_per_epoch": steps_per_epoch,
