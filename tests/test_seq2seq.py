@@ -19,7 +19,7 @@ from rnnlib.data.addition import AdditionCodec, make_problems, split_problems
 from rnnlib.gradcheck import check_grads, numerical_gradient, rel_error
 from rnnlib.training.decode import beam_search, exact_match, greedy_decode, per_digit_accuracy
 from rnnlib.training.seq2seq import EncoderDecoder, RepeatVector, masked_cross_entropy, one_hot
-from rnnlib.training.seq2seq_train import evaluate, teacher_forced_accuracy, train_seq2seq
+from rnnlib.training.seq2seq_train import evaluate, exposure_bias, teacher_forced_accuracy, train_seq2seq
 
 FD_RTOL = 1e-5  # a right gradient: <= ~1e-6 (round-off, when a random direction's derivative is small);
 # a wrong one (a missing path, a wrong sign): O(1)
@@ -186,6 +186,10 @@ def test_training_learns_one_digit_sums():
     assert seen == hist["epoch"] and hist["seconds"] == sorted(hist["seconds"])
     tf = teacher_forced_accuracy(model, tr)
     assert tf["symbol"] >= after["per_digit"] - 0.1 and 0 <= tf["exact"] <= 1
+    bias = exposure_bias(model, tr)
+    assert bias["exact"] == pytest.approx(after["exact"])  # same first error, same exact match
+    assert bias["tf_symbol"] == pytest.approx(tf["symbol"])
+    assert bias["n_after_error"] > 0 and 0 <= bias["free_after_error"] <= 1
     with pytest.raises(ValueError, match="epochs"):
         train_seq2seq(model, tr, he, epochs=0)
 

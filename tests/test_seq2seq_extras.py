@@ -18,6 +18,7 @@ from rnnlib.exercises import ch8  # noqa: E402
 from rnnlib.experiments import seq2seq_bench as bench  # noqa: E402
 from rnnlib.figures import seq2seq_plots  # noqa: E402
 from rnnlib.training.seq2seq import EncoderDecoder, RepeatVector  # noqa: E402
+from rnnlib.training.seq2seq_train import evaluate  # noqa: E402
 
 TINY = {1: (40, 8), 2: (60, 10)}
 
@@ -36,7 +37,13 @@ def test_make_data_build_run_and_merge(tmp_path):
     assert bench.build("attention", codec, 4).attention and not bench.build("decoder", codec, 4).attention
     with pytest.raises(ValueError, match="kind must be one of"):
         bench.build("transformer", codec)
-    rec = bench.run(1, "attention", False, epochs=2, out_dir=str(tmp_path), hidden=8, sizes=TINY)
+    rec = bench.run(1, "attention", False, epochs=2, out_dir=str(tmp_path), hidden=8, sizes=TINY,
+                    weights=str(tmp_path / "w.npz"))
+    model, codec2 = bench.load_model(str(tmp_path / "w.npz"))
+    assert model.attention and model.H == 8 and not codec2.reverse and codec2.digits == 1
+    assert evaluate(model, held) == {"exact": rec["history"]["exact"][-1],
+                                     "per_digit": rec["history"]["per_digit"][-1]}  # the trained model
+    assert not np.allclose(model.params["out.W"], bench.build("attention", codec2, 8).params["out.W"])
     assert rec["finished"] and rec["history"]["epoch"] == [1, 2] and rec["n_train"] == 32
     saved = json.loads((tmp_path / f"{rec['name']}.json").read_text())
     assert saved["history"]["exact"] == rec["history"]["exact"]

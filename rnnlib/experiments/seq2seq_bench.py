@@ -58,8 +58,12 @@ def build(kind, codec, hidden=128, seed=0, dtype=np.float32):
     return EncoderDecoder(codec, hidden, attention=kind == "attention", seed=seed, dtype=dtype)
 
 
-def run(digits, kind, reverse, *, epochs, time_limit=None, seed=0, out_dir=OUT_DIR, hidden=128, sizes=None):
-    """Train one model, saving its curve after every epoch; returns the record."""
+def run(digits, kind, reverse, *, epochs, time_limit=None, seed=0, out_dir=OUT_DIR, hidden=128, sizes=None,
+        weights=None):
+    """Train one model, saving its curve after every epoch; returns the record.
+
+    ``weights``: a path where the trained parameters are saved (``.npz``, see :func:`load_model`).
+    """
     codec, train, held = make_data(digits, reverse, sizes=sizes)
     model = build(kind, codec, hidden, seed=seed)
     name = f"d{digits}_{kind}_{'rev' if reverse else 'fwd'}_s{seed}"
@@ -80,9 +84,22 @@ def run(digits, kind, reverse, *, epochs, time_limit=None, seed=0, out_dir=OUT_D
     hist = train_seq2seq(model, train, held, epochs=epochs, seed=seed, target=0.99, extra_epochs=2,
                          time_limit=time_limit, log=save)
     record.update(history=hist, finished=True)
+    if weights is not None:
+        np.savez_compressed(weights, **model.params, digits=digits, kind=kind, reverse=reverse, hidden=hidden)
     with open(os.path.join(out_dir, name + ".json"), "w") as f:
         json.dump(record, f)
     return record
+
+
+def load_model(path):
+    """The model saved by :func:`run` with ``weights=path``: (model, codec)."""
+    with np.load(path) as f:
+        digits, kind, reverse, hidden = int(f["digits"]), str(f["kind"]), bool(f["reverse"]), int(f["hidden"])
+        codec = AdditionCodec(digits, reverse=reverse)
+        model = build(kind, codec, hidden)
+        for name, p in model.params.items():
+            p[...] = f[name]
+    return model, codec
 
 
 PLANS = {  # name -> list of (digits, kind, reverse, max epochs, time limit in s)
@@ -90,6 +107,7 @@ PLANS = {  # name -> list of (digits, kind, reverse, max epochs, time limit in s
     "three_attention": [(3, "attention", True, 99, 3600), (3, "attention", False, 40, 1500)],
     "three_decoder": [(3, "decoder", True, 99, 2400), (3, "repeat", True, 99, 1500)],
     "three_fwd": [(3, "decoder", False, 40, 1200)],
+    "two_weights": [(2, "attention", r, 54, 600) for r in (True, False)],  # run with --weights
 }
 
 
@@ -152,10 +170,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", choices=("runs", "speed", "merge"))
     parser.add_argument("--plan", choices=sorted(PLANS))
+    parser.add_argument("--weights", action="store_true",
+                        help="save each run's trained parameters to benchmarks/seq2seq_<name>.npz")
     args = parser.parse_args(argv)
     if args.what == "runs":
         for digits, kind, reverse, epochs, limit in PLANS[args.plan]:
-            run(digits, kind, reverse, epochs=epochs, time_limit=limit)
+            name = f"d{digits}_{kind}_{'rev' if reverse else 'fwd'}"
+            run(digits, kind, reverse, epochs=epochs, time_limit=limit, out_dir=os.path.join(OUT_DIR, "weights")
+                if args.weights else OUT_DIR,
+                weights=os.path.join("benchmarks", f"seq2seq_{name}.npz") if args.weights else None)
     elif args.what == "speed":
         print(json.dumps(speed(), indent=1))
     else:

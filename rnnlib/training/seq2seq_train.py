@@ -16,7 +16,8 @@ exact-match accuracy is reached.
 
 :func:`evaluate` scores a model on a :class:`~rnnlib.data.addition.Batch`;
 :func:`teacher_forced_accuracy` measures what training sees (every step given
-the true prefix), to compare with free running (exposure bias).
+the true prefix), and :func:`exposure_bias` compares it with free running,
+symbol by symbol, before and after a problem's first error.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 
 from rnnlib.data.addition import Batch, batches
 from rnnlib.optim import Adam, clip_grad_norm
-from rnnlib.training.decode import exact_match, per_digit_accuracy
+from rnnlib.training.decode import exact_match, greedy_decode, per_digit_accuracy
 
 
 def evaluate(model, data: Batch, batch_size=1000) -> dict:
@@ -50,6 +51,41 @@ def teacher_forced_accuracy(model, data: Batch) -> dict:
     right = (logits.argmax(axis=-1) == data.tgt_out) | ~data.tgt_mask
     return {"exact": float(right.all(axis=1).mean()),
             "symbol": float(right[data.tgt_mask].mean())}
+
+
+def exposure_bias(model, data: Batch) -> dict:
+    """Accuracy of each target symbol with the true prefix (teacher forcing) and with the model's own.
+
+    Both modes share every prefix up to the first wrong symbol (greedy decoding
+    of a prefix that was right is the teacher-forced step), so the first error
+    sits at the same place in both, and exact match is the same. They differ
+    *after* it: teacher forcing hands the decoder the true symbol again, free
+    running its own mistake.
+
+    Returns
+    -------
+    dict
+        ``tf_symbol`` and ``free_symbol``: fraction of target symbols right
+        (padding excluded); ``tf_after_error`` and ``free_after_error``: the same
+        over the symbols after a problem's first error (None if no error);
+        ``n_after_error``: how many such symbols; ``exact``: exact match (equal
+        in both modes).
+    """
+    logits, _ = model.forward(data)
+    tf_right = logits.argmax(axis=-1) == data.tgt_out
+    ids, _ = greedy_decode(model, data.src, data.src_mask)
+    free = np.full(data.tgt_out.shape, -1, dtype=np.int64)
+    free[:, : ids.shape[1]] = ids
+    free_right = free == data.tgt_out
+    mask = data.tgt_mask
+    wrong = ~tf_right & mask
+    first = np.where(wrong.any(axis=1), wrong.argmax(axis=1), mask.shape[1])
+    after = (np.arange(mask.shape[1])[None, :] > first[:, None]) & mask
+    n_after = int(after.sum())
+    return {"tf_symbol": float(tf_right[mask].mean()), "free_symbol": float(free_right[mask].mean()),
+            "tf_after_error": float(tf_right[after].mean()) if n_after else None,
+            "free_after_error": float(free_right[after].mean()) if n_after else None,
+            "n_after_error": n_after, "exact": float((tf_right | ~mask).all(axis=1).mean())}
 
 
 def train_seq2seq(model, train: Batch, held: Batch, *, epochs=10, batch_size=32, lr=1e-2, lr_decay=0.93,
