@@ -50,6 +50,9 @@ def test_make_data_build_run_and_merge(tmp_path):
     runs = bench.merge(str(tmp_path), str(tmp_path / "all.json"))
     assert [r["name"] for r in runs] == ["d1_attention_fwd_s0"]
     assert json.loads((tmp_path / "all.json").read_text())["runs"][0]["digits"] == 1
+    (tmp_path / "seq2seq.json").write_text((tmp_path / "all.json").read_text())
+    loaded = bench.load_results(tmp_path)
+    assert loaded["speed"] is None and loaded["runs"][0]["name"] == "d1_attention_fwd_s0"
     assert all(d in bench.SIZES for plan in bench.PLANS.values() for d, *_ in plan)
 
 

@@ -24,6 +24,7 @@ import argparse
 import glob
 import json
 import os
+import pathlib
 import platform
 import time
 
@@ -34,6 +35,7 @@ from rnnlib.training.seq2seq import EncoderDecoder, RepeatVector
 from rnnlib.training.seq2seq_train import train_seq2seq
 
 OUT_DIR = os.path.join("benchmarks", "seq2seq")
+BENCH_DIR = pathlib.Path(__file__).resolve().parents[2] / "benchmarks"  # the repository's, for the chapter
 SIZES = {2: (5000, 500), 3: (50000, 5000)}  # digits -> (problems in all, held out)
 KINDS = ("repeat", "decoder", "attention")
 
@@ -164,6 +166,16 @@ def speed(steps=150, hidden=128, digits=3, seed=0, path=os.path.join("benchmarks
     with open(path, "w") as f:
         json.dump(result, f, indent=1)
     return result
+
+
+def load_results(bench_dir=BENCH_DIR) -> dict:
+    """What the chapter reads: ``{"runs": [...], "speed": {...} or None}`` from ``bench_dir``."""
+    bench_dir = pathlib.Path(bench_dir)
+    with open(bench_dir / "seq2seq.json") as f:
+        runs = json.load(f)["runs"]
+    speed_path = bench_dir / "seq2seq_speed.json"
+    speed_ = json.loads(speed_path.read_text()) if speed_path.exists() else None
+    return {"runs": runs, "speed": speed_}
 
 
 def main(argv=None):
