@@ -49,9 +49,11 @@ from rnnlib.gru import gru_backward, gru_forward, gru_step_backward, gru_step_fo
 from rnnlib.init import init_params, orthogonal, uniform, xavier_uniform
 from rnnlib.layers import GRU, LSTM, RNN, Linear, Recurrent
 from rnnlib.losses import mse_loss, softmax_cross_entropy
+from rnnlib.minimal import MinGRU, MinLSTM, MinimalStack
 from rnnlib.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
 from rnnlib.optim import SGD, Adam, clip_grad_norm, global_norm
 from rnnlib.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from rnnlib.scan import linear_recurrence, linear_recurrence_backward
 from rnnlib.torch_io import from_torch_state_dict, to_torch_state_dict
 
 __version__ = "0.1.0"
@@ -68,4 +70,5 @@ __all__ = [
     "numerical_gradient", "rel_error", "check_grads",
     "to_torch_state_dict", "from_torch_state_dict",
     "activations", "rnn", "lstm", "gru", "init", "losses", "optim", "gradcheck",
+    "MinGRU", "MinLSTM", "MinimalStack", "linear_recurrence", "linear_recurrence_backward",
 ]

@@ -1,0 +1,385 @@
+r"""minGRU and minLSTM (Feng et al. 2024): gates that read only :math:`x_t`, a linear recurrence.
+
+Take the GRU of Chapter 3 and let neither the update gate nor the candidate
+read :math:`h_{t-1}`; take the LSTM, drop the output gate and the cell/hidden
+split, and normalise its two gates. Both become
+:math:`h_t = a_t \odot h_{t-1} + b_t` with ``a`` and ``b`` computed from the
+inputs alone, for all steps at once, and solved by :mod:`rnnlib.scan`:
+
+.. math::
+
+    \text{MinGRU:}\quad z_t = \sigma(x_t W_z + b_z),\ \tilde h_t = g(x_t W_h + b_h),\
+    h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
+
+    \text{MinLSTM:}\quad f_t = \sigma(x_t W_f + b_f),\ i_t = \sigma(x_t W_i + b_i),\
+    f'_t = \frac{f_t}{f_t + i_t},\ i'_t = \frac{i_t}{f_t + i_t},\
+    h_t = f'_t \odot h_{t-1} + i'_t \odot \tilde h_t
+
+With ``positive=True`` (the paper's log-space version) :math:`g(k) = k + 1/2`
+for :math:`k \ge 0` and :math:`\sigma(k)` below, so :math:`\tilde h > 0`;
+with ``positive=False``, :math:`g(k) = k`.
+
+``MinimalStack`` stacks layers with a position-wise ``tanh(h W_p + b_p)``
+between them (see its docstring for why a nonlinearity).
+
+Shapes: ``x`` (N, T, D) -> ``hs`` (N, T, H); the state is ``h`` (N, H).
+
+References
+----------
+Feng, L., Tung, F., Ahmed, M. O., Bengio, Y., Hajimirsadeghi, H. (2024). Were RNNs all we
+needed? arXiv:2410.01201.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnlib._checks import check_array, check_dtype, check_size, make_rng
+from rnnlib.activations import sigmoid
+from rnnlib.layers import Linear
+from rnnlib.scan import _backward, _solve, check_method
+
+LAYER_METHODS = ("loop", "cumprod", "scan", "log-scan", "chunked")
+"""Methods the layers accept: every solver of :mod:`rnnlib.scan`."""
+
+
+def softplus(k):
+    r""":math:`\log(1 + e^k)` without overflow."""
+    return np.logaddexp(0.0, k)
+
+
+def g(k):
+    r"""The paper's positive activation: :math:`k + 1/2` for :math:`k \ge 0`, :math:`\sigma(k)` below."""
+    return np.where(k >= 0, k + 0.5, sigmoid(np.minimum(k, 0.0)))
+
+
+def log_g(k):
+    r""":math:`\log g(k)`: :math:`\log(k + 1/2)` or :math:`-\mathrm{softplus}(-k)`, finite everywhere."""
+    return np.where(k >= 0, np.log(np.maximum(k, 0.0) + 0.5), -softplus(-np.minimum(k, 0.0)))
+
+
+def g_prime(k):
+    r""":math:`g'(k)`: 1 for :math:`k \ge 0`, :math:`\sigma(k)(1 - \sigma(k))` below."""
+    s = sigmoid(np.minimum(k, 0.0))
+    return np.where(k >= 0, 1.0, s * (1.0 - s))
+
+
+class MinCache(NamedTuple):
+    """What ``backward`` needs from ``forward``."""
+    x: np.ndarray  # (N, T, D)
+    k: dict  # pre-activations by gate name, each (N, T, H)
+    gates: dict  # gate values by name, each (N, T, H)
+    h_tilde: np.ndarray  # (N, T, H)
+    a: np.ndarray  # (N, T, H) coefficient of h_{t-1}
+    log_a: np.ndarray  # (N, T, H) or None
+    hs: np.ndarray  # (N, T, H)
+    h0: np.ndarray  # (N, H)
+    method: str
+
+
+class _Minimal:
+    """Shared bookkeeping: params/grads, checks, forward/backward around the gate maths."""
+
+    gate_names = ()  # "z" for MinGRU; "f", "i" for MinLSTM; "h" (the candidate) is added
+
+    def __init__(self, input_size, hidden_size, positive=True, seed=0, dtype=np.float64, *, rng=None):
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = check_size("hidden_size", hidden_size)
+        if not isinstance(positive, (bool, np.bool_)):
+            raise TypeError(f"positive must be True or False; got {positive!r}")
+        self.positive = bool(positive)
+        self.dtype = check_dtype(dtype)
+        rng = make_rng(seed, rng)
+        D, H = self.input_size, self.hidden_size
+        bound = 1.0 / np.sqrt(D)  # nn.Linear's default, as in the reference implementation
+        names = self.gate_names + ("h",)
+        self.params = {f"W_{n}": rng.uniform(-bound, bound, (D, H)).astype(self.dtype) for n in names}
+        self.params.update({f"b_{n}": rng.uniform(-bound, bound, H).astype(self.dtype) for n in names})
+        self.zero_grad()
+        self._cache = None
+
+    def zero_grad(self):
+        """Set every gradient to zero (same keys and shapes as ``params``)."""
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def parameters(self):
+        """List of ``(name, param, grad)`` triples."""
+        return [(k, self.params[k], self.grads[k]) for k in self.params]
+
+    @property
+    def n_params(self) -> int:
+        """Number of scalar parameters: (len(gates) + 1) (D H + H)."""
+        return int(sum(v.size for v in self.params.values()))
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, "
+                f"positive={self.positive}, dtype={self.dtype.name})")
+
+    def forward(self, x, state=None, method="log-scan"):
+        """Run the layer over a batch of sequences.
+
+        Parameters
+        ----------
+        x : ndarray (N, T, D)
+        state : ndarray (N, H) or None
+            Initial state :math:`h_0`; ``None`` = zeros.
+        method : {"loop", "cumprod", "scan", "log-scan", "chunked"}
+            How the linear recurrence is solved (:mod:`rnnlib.scan`); all agree where
+            defined. ``"cumprod"`` raises a ValueError on sequences whose running product
+            of coefficients underflows; ``"log-scan"`` handles negative values (from
+            ``positive=False`` or a signed state) by scanning positive and negative parts.
+
+        Returns
+        -------
+        hs : ndarray (N, T, H)
+        h_T : ndarray (N, H)
+            The last state (a copy of ``hs[:, -1]``).
+        """
+        method = check_method(method, LAYER_METHODS)
+        x = check_array("x", x, ("N", "T", "D"), (None, None, self.input_size), dtype=self.dtype)
+        N, H = x.shape[0], self.hidden_size
+        if state is None:
+            h0 = np.zeros((N, H), self.dtype)
+        elif isinstance(state, (tuple, list)):
+            raise TypeError(f"state for {type(self).__name__} must be an array h (N, H); got a "
+                            f"{type(state).__name__} (minimal layers have no cell state)")
+        else:
+            h0 = check_array("state", state, ("N", "H"), (N, H), dtype=self.dtype)
+        p = self.params
+        k = {n: x @ p[f"W_{n}"] + p[f"b_{n}"] for n in self.gate_names + ("h",)}  # each (N, T, H)
+        h_tilde = g(k["h"]) if self.positive else k["h"]
+        gates, a, coeff_b, log_a, log_coeff_b = self._gates(k, method == "log-scan")
+        b = coeff_b * h_tilde
+        log_b = log_coeff_b + log_g(k["h"]) if (log_coeff_b is not None and self.positive) else None
+        hs = _solve(a, b, h0, method, log_a, log_b)
+        self._cache = MinCache(x, k, gates, h_tilde, a, log_a, hs, h0, method)
+        return hs, hs[:, -1].copy()
+
+    def backward(self, dhs, dstate=None):
+        """Gradients for the last :meth:`forward`, solved with the same method.
+
+        Parameters
+        ----------
+        dhs : ndarray (N, T, H)
+            Gradient of the loss w.r.t. every returned state.
+        dstate : ndarray (N, H) or None
+            Gradient w.r.t. the returned ``h_T`` (``None`` = 0).
+
+        Returns
+        -------
+        dx : ndarray (N, T, D)
+        dstate0 : ndarray (N, H)
+            Gradient w.r.t. the initial state.
+
+        Parameter gradients are *added* to ``self.grads``.
+        """
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward: run forward(x) first")
+        c = self._cache
+        N, T, _ = c.x.shape
+        H = self.hidden_size
+        dhs = check_array("dhs", dhs, ("N", "T", "H"), (N, T, H), dtype=self.dtype)
+        if isinstance(dstate, (tuple, list)):
+            raise TypeError(f"dstate for {type(self).__name__} must be an array (N, H); "
+                            f"got a {type(dstate).__name__}")
+        dfinal = (np.zeros((N, H), self.dtype) if dstate is None
+                  else check_array("dstate", dstate, ("N", "H"), (N, H), dtype=self.dtype))
+        # h_t = a_t h_{t-1} + b_t: the backward is the same recurrence reversed in time
+        da, db, dh0 = _backward(c.a, c.hs, c.h0, dhs, dfinal, c.method, c.log_a)
+        # b_t = coeff_t * h~_t
+        dk = self._gates_backward(da, db, c)
+        dh_tilde = db * self._coeff_b(c)
+        # h~ = g(k_h) (or k_h)
+        dk["h"] = dh_tilde * g_prime(c.k["h"]) if self.positive else dh_tilde
+        x2 = c.x.reshape(N * T, -1)
+        dx = np.zeros_like(c.x)
+        for n, dk_n in dk.items():  # k_n = x W_n + b_n
+            dk2 = dk_n.reshape(N * T, H)
+            self.grads[f"W_{n}"] += x2.T @ dk2
+            self.grads[f"b_{n}"] += dk2.sum(axis=0)
+            dx += dk_n @ self.params[f"W_{n}"].T
+        return dx, dh0
+
+
+class MinGRU(_Minimal):
+    r"""Minimal GRU: :math:`h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t`, z and h~ from x_t only.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+        D and H.
+    positive : bool
+        True (default): :math:`\tilde h = g(x W_h + b_h) > 0`, the paper's log-space form;
+        False: :math:`\tilde h = x W_h + b_h`.
+    seed : int
+        Seed of the default generator (ignored if ``rng`` is given).
+    dtype : np.float32 or np.float64
+    rng : np.random.Generator, optional
+
+    Attributes
+    ----------
+    params, grads : dict
+        ``W_z``, ``W_h`` (D, H); ``b_z``, ``b_h`` (H,). Initialised U(-1/sqrt(D), 1/sqrt(D)).
+    """
+
+    gate_names = ("z",)
+
+    def _gates(self, k, want_logs):
+        z = sigmoid(k["z"])
+        a = 1.0 - z
+        if not want_logs:
+            return {"z": z}, a, z, None, None
+        # log(1 - z) = -softplus(k_z) and log z = -softplus(-k_z): finite even where z rounds to 0 or 1
+        return {"z": z}, a, z, -softplus(k["z"]), -softplus(-k["z"])
+
+    def _coeff_b(self, c):
+        return c.gates["z"]
+
+    def _gates_backward(self, da, db, c):
+        z = c.gates["z"]
+        # a = 1 - z and b = z h~:  dz = db h~ - da;  z = sigmoid(k_z)
+        dz = db * c.h_tilde - da
+        return {"z": dz * z * (1.0 - z)}
+
+
+class MinLSTM(_Minimal):
+    r"""Minimal LSTM: :math:`h_t = f'_t \odot h_{t-1} + i'_t \odot \tilde h_t`, f' + i' = 1.
+
+    Parameters
+    ----------
+    input_size, hidden_size, positive, seed, dtype, rng
+        As for :class:`MinGRU`.
+
+    Attributes
+    ----------
+    params, grads : dict
+        ``W_f``, ``W_i``, ``W_h`` (D, H); ``b_f``, ``b_i``, ``b_h`` (H,).
+    """
+
+    gate_names = ("f", "i")
+
+    def _gates(self, k, want_logs):
+        f, i = sigmoid(k["f"]), sigmoid(k["i"])
+        s = f + i
+        f_n, i_n = f / s, i / s  # f' and i'
+        gates = {"f": f, "i": i, "f_n": f_n, "i_n": i_n}
+        if not want_logs:
+            return gates, f_n, i_n, None, None
+        # log f' = -softplus(log(i / f)) with log(i / f) = softplus(-k_f) - softplus(-k_i)
+        diff = softplus(-k["f"]) - softplus(-k["i"])
+        return gates, f_n, i_n, -softplus(diff), -softplus(-diff)
+
+    def _coeff_b(self, c):
+        return c.gates["i_n"]
+
+    def _gates_backward(self, da, db, c):
+        f, i, f_n, i_n = (c.gates[n] for n in ("f", "i", "f_n", "i_n"))
+        # a = f' = f / (f + i), b = i' h~ with i' = i / (f + i):
+        # d f'/d f = f' i' / f, d f'/d i = -f' i' / i (and the opposite for i')
+        d_fn, d_in = da, db * c.h_tilde
+        common = (d_fn - d_in) * f_n * i_n
+        # f = sigmoid(k_f): df/dk_f = f (1 - f)
+        return {"f": common * (1.0 - f), "i": -common * (1.0 - i)}
+
+
+class MinimalStack:
+    r"""``num_layers`` minimal layers with a position-wise ``tanh(h W_p + b_p)`` between them.
+
+    Why a stack, and why a nonlinearity between: one minimal layer's gates read only
+    :math:`x_t`, so *when* it writes cannot depend on what it has seen; the second
+    layer's gates read the first layer's states, which summarise the past, and that
+    restores some of what the dropped :math:`h_{t-1}` did. A purely linear projection
+    between two layers would add nothing: the next layer's first operation is linear
+    (:math:`u W_z`), so :math:`(h W_p) W_z = h (W_p W_z)`. The tanh makes it a
+    position-wise layer of its own (the paper's models interleave the recurrent layers
+    with position-wise MLPs; one Linear and a tanh is the smallest such layer). A tanh
+    rather than a ReLU: the states of a positive layer are all > 0, and a ReLU of
+    their projection can leave every unit dead at small H (measured at H = 4: 0 %,
+    5 % and 25 % of the second projection's units alive for seeds 0, 1, 2).
+
+    Parameters
+    ----------
+    kind : {"mingru", "minlstm"}
+    input_size, hidden_size : int
+    num_layers : int
+    positive, seed, dtype
+        As for :class:`MinGRU`; layer l is seeded ``seed + l``, projection l ``seed + 1000 + l``.
+
+    Attributes
+    ----------
+    layers : list of MinGRU or MinLSTM
+    projections : list of rnnlib.Linear (H -> H), one between two layers
+    params, grads : dict
+        Every parameter, keyed ``"layer{l}.W_z"``, ``"proj{l}.W"`` ...
+    """
+
+    def __init__(self, kind, input_size, hidden_size, num_layers=1, positive=True, seed=0,
+                 dtype=np.float64):
+
+        classes = {"mingru": MinGRU, "minlstm": MinLSTM}
+        if kind not in classes:
+            raise ValueError(f"kind must be one of {sorted(classes)}; got {kind!r}")
+        self.num_layers = check_size("num_layers", num_layers)
+        self.kind = kind
+        H = check_size("hidden_size", hidden_size)
+        self.layers = [classes[kind](input_size if l == 0 else H, H, positive, seed + l, dtype)
+                       for l in range(self.num_layers)]
+        self.projections = [Linear(H, H, seed=seed + 1000 + l, dtype=dtype)
+                            for l in range(self.num_layers - 1)]
+        self.input_size, self.hidden_size = self.layers[0].input_size, H
+        self._us = None
+
+    def _modules(self):
+        for l, layer in enumerate(self.layers):
+            yield f"layer{l}", layer
+            if l < len(self.projections):
+                yield f"proj{l}", self.projections[l]
+
+    @property
+    def params(self):
+        return {f"{m}.{k}": v for m, mod in self._modules() for k, v in mod.params.items()}
+
+    @property
+    def grads(self):
+        return {f"{m}.{k}": v for m, mod in self._modules() for k, v in mod.grads.items()}
+
+    @property
+    def n_params(self) -> int:
+        return int(sum(v.size for v in self.params.values()))
+
+    def zero_grad(self):
+        for _, mod in self._modules():
+            mod.zero_grad()
+
+    def forward(self, x, state=None, method="log-scan"):
+        """``x`` (N, T, D) -> ``hs`` (N, T, H) of the last layer, and the list of final states.
+
+        ``state`` is None or a list of ``num_layers`` arrays (N, H).
+        """
+        if state is not None and (not isinstance(state, (list, tuple)) or len(state) != self.num_layers):
+            raise TypeError(f"state must be None or a list of {self.num_layers} arrays (N, H); got "
+                            f"{type(state).__name__}" + (f" of length {len(state)}"
+                                                         if isinstance(state, (list, tuple)) else ""))
+        finals, self._us, u = [], [], x
+        for l, layer in enumerate(self.layers):
+            hs, h_T = layer.forward(u, None if state is None else state[l], method)
+            finals.append(h_T)
+            if l < len(self.projections):
+                u = np.tanh(self.projections[l].forward(hs))  # (N, T, H), position-wise
+                self._us.append(u)
+        return hs, finals
+
+    def backward(self, dhs, dstate=None):
+        """``dhs`` (N, T, H) of the last layer (and a list of final-state gradients) -> ``dx``, ``dstates0``."""
+        if self._us is None:
+            raise RuntimeError("MinimalStack.backward called before forward: run forward(x) first")
+        dstates0 = [None] * self.num_layers
+        d = dhs
+        for l in range(self.num_layers - 1, -1, -1):
+            d, dstates0[l] = self.layers[l].backward(d, None if dstate is None else dstate[l])
+            if l > 0:
+                u = self._us[l - 1]
+                d = self.projections[l - 1].backward(d * (1.0 - u * u))  # u = tanh(v)
+        return d, dstates0
