@@ -37,7 +37,6 @@ from typing import NamedTuple
 import numpy as np
 
 from rnnlib._checks import check_array, check_dtype, check_size, make_rng
-from rnnlib.activations import sigmoid
 from rnnlib.layers import Linear
 from rnnlib.scan import _backward, _solve, check_method
 
@@ -45,25 +44,54 @@ LAYER_METHODS = ("loop", "cumprod", "scan", "log-scan", "chunked")
 """Methods the layers accept: every solver of :mod:`rnnlib.scan`."""
 
 
+def _exp_neg_abs(k):
+    """``exp(-|k|)``, in (0, 1]: the one exponential sigmoid and softplus share."""
+    e = np.abs(k)
+    np.negative(e, out=e)
+    return np.exp(e, out=e)
+
+
+def _sigmoid_from(k, e):
+    r""":math:`\sigma(k)` from ``e = exp(-|k|)``: 1 / (1 + e) for k >= 0, e / (1 + e) below."""
+    s = e + 1.0
+    np.reciprocal(s, out=s)
+    np.multiply(e, s, out=s, where=k < 0)
+    return s
+
+
 def softplus(k):
-    r""":math:`\log(1 + e^k)` without overflow."""
-    return np.logaddexp(0.0, k)
+    r""":math:`\log(1 + e^k) = \max(k, 0) + \log(1 + e^{-|k|})` without overflow."""
+    out = np.log1p(_exp_neg_abs(k))
+    out += np.maximum(k, 0.0)
+    return out
 
 
-def g(k):
-    r"""The paper's positive activation: :math:`k + 1/2` for :math:`k \ge 0`, :math:`\sigma(k)` below."""
-    return np.where(k >= 0, k + 0.5, sigmoid(np.minimum(k, 0.0)))
+def g(k, e=None):
+    r"""The paper's positive activation: :math:`k + 1/2` for :math:`k \ge 0`, :math:`\sigma(k)` below.
+
+    ``e`` = ``exp(-|k|)`` if the caller has it.
+    """
+    out = _sigmoid_from(k, _exp_neg_abs(k) if e is None else e)
+    np.add(k, 0.5, out=out, where=k >= 0)
+    return out
 
 
-def log_g(k):
-    r""":math:`\log g(k)`: :math:`\log(k + 1/2)` or :math:`-\mathrm{softplus}(-k)`, finite everywhere."""
-    return np.where(k >= 0, np.log(np.maximum(k, 0.0) + 0.5), -softplus(-np.minimum(k, 0.0)))
+def log_g(k, e=None):
+    r""":math:`\log g(k)`: :math:`\log(k + 1/2)` for :math:`k \ge 0`, :math:`k - \log(1 + e^{k})` below."""
+    e = _exp_neg_abs(k) if e is None else e
+    out = np.log1p(e)  # for k < 0: log sigma(k) = k - log(1 + e^k), and e^k = e there
+    np.subtract(k, out, out=out)
+    pos = k >= 0
+    np.log(k + 0.5, out=out, where=pos)
+    return out
 
 
 def g_prime(k):
     r""":math:`g'(k)`: 1 for :math:`k \ge 0`, :math:`\sigma(k)(1 - \sigma(k))` below."""
-    s = sigmoid(np.minimum(k, 0.0))
-    return np.where(k >= 0, 1.0, s * (1.0 - s))
+    s = _sigmoid_from(k, _exp_neg_abs(k))
+    out = s * (1.0 - s)
+    out[k >= 0] = 1.0
+    return out
 
 
 class MinCache(NamedTuple):
@@ -117,6 +145,12 @@ class _Minimal:
         return (f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, "
                 f"positive={self.positive}, dtype={self.dtype.name})")
 
+    def _stacked(self):
+        """The weights side by side, (D, G H), and the biases, (G H,): one matmul for all gates."""
+        names = self.gate_names + ("h",)
+        return (np.concatenate([self.params[f"W_{n}"] for n in names], axis=1),
+                np.concatenate([self.params[f"b_{n}"] for n in names]))
+
     def forward(self, x, state=None, method="log-scan"):
         """Run the layer over a batch of sequences.
 
@@ -147,12 +181,19 @@ class _Minimal:
                             f"{type(state).__name__} (minimal layers have no cell state)")
         else:
             h0 = check_array("state", state, ("N", "H"), (N, H), dtype=self.dtype)
-        p = self.params
-        k = {n: x @ p[f"W_{n}"] + p[f"b_{n}"] for n in self.gate_names + ("h",)}  # each (N, T, H)
-        h_tilde = g(k["h"]) if self.positive else k["h"]
+        names = self.gate_names + ("h",)
+        W, bias = self._stacked()
+        K = (x.reshape(-1, self.input_size) @ W).reshape(N, -1, len(names) * H)  # (N, T, G H)
+        K += bias
+        k = {n: K[..., j * H:(j + 1) * H] for j, n in enumerate(names)}  # views, each (N, T, H)
+        e_h = _exp_neg_abs(k["h"]) if self.positive else None
+        h_tilde = g(k["h"], e_h) if self.positive else k["h"]
         gates, a, coeff_b, log_a, log_coeff_b = self._gates(k, method == "log-scan")
         b = coeff_b * h_tilde
-        log_b = log_coeff_b + log_g(k["h"]) if (log_coeff_b is not None and self.positive) else None
+        log_b = None
+        if log_coeff_b is not None and self.positive:
+            log_b = log_coeff_b
+            log_b += log_g(k["h"], e_h)
         hs = _solve(a, b, h0, method, log_a, log_b)
         self._cache = MinCache(x, k, gates, h_tilde, a, log_a, hs, h0, method)
         return hs, hs[:, -1].copy()
@@ -193,13 +234,15 @@ class _Minimal:
         dh_tilde = db * self._coeff_b(c)
         # h~ = g(k_h) (or k_h)
         dk["h"] = dh_tilde * g_prime(c.k["h"]) if self.positive else dh_tilde
-        x2 = c.x.reshape(N * T, -1)
-        dx = np.zeros_like(c.x)
-        for n, dk_n in dk.items():  # k_n = x W_n + b_n
-            dk2 = dk_n.reshape(N * T, H)
-            self.grads[f"W_{n}"] += x2.T @ dk2
-            self.grads[f"b_{n}"] += dk2.sum(axis=0)
-            dx += dk_n @ self.params[f"W_{n}"].T
+        names = self.gate_names + ("h",)
+        dK = np.concatenate([dk[n] for n in names], axis=-1).reshape(N * T, -1)  # (N T, G H)
+        W, _ = self._stacked()
+        dW = c.x.reshape(N * T, -1).T @ dK  # k = x W + b
+        db_all = dK.sum(axis=0)
+        for j, n in enumerate(names):
+            self.grads[f"W_{n}"] += dW[:, j * H:(j + 1) * H]
+            self.grads[f"b_{n}"] += db_all[j * H:(j + 1) * H]
+        dx = (dK @ W.T).reshape(c.x.shape)
         return dx, dh0
 
 
@@ -227,12 +270,20 @@ class MinGRU(_Minimal):
     gate_names = ("z",)
 
     def _gates(self, k, want_logs):
-        z = sigmoid(k["z"])
+        e = _exp_neg_abs(k["z"])
+        z = _sigmoid_from(k["z"], e)
         a = 1.0 - z
         if not want_logs:
             return {"z": z}, a, z, None, None
-        # log(1 - z) = -softplus(k_z) and log z = -softplus(-k_z): finite even where z rounds to 0 or 1
-        return {"z": z}, a, z, -softplus(k["z"]), -softplus(-k["z"])
+        # log(1 - z) = -softplus(k_z) and log z = -softplus(-k_z), finite even where z rounds
+        # to 0 or 1; both are max(., 0) + log(1 + e) with the same e = exp(-|k_z|)
+        L = np.log1p(e)
+        log_a = np.maximum(k["z"], 0.0)
+        log_a += L
+        np.negative(log_a, out=log_a)
+        log_z = np.minimum(k["z"], 0.0)
+        log_z -= L
+        return {"z": z}, a, z, log_a, log_z
 
     def _coeff_b(self, c):
         return c.gates["z"]
@@ -261,7 +312,7 @@ class MinLSTM(_Minimal):
     gate_names = ("f", "i")
 
     def _gates(self, k, want_logs):
-        f, i = sigmoid(k["f"]), sigmoid(k["i"])
+        f, i = _sigmoid_from(k["f"], _exp_neg_abs(k["f"])), _sigmoid_from(k["i"], _exp_neg_abs(k["i"]))
         s = f + i
         f_n, i_n = f / s, i / s  # f' and i'
         gates = {"f": f, "i": i, "f_n": f_n, "i_n": i_n}
