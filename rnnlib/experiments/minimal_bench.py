@@ -8,8 +8,8 @@ Timing (:func:`timing_grid`): one thread, float64, N = 32, D = H = 256, T in {64
 forward passes of rnnlib's GRU and of a MinGRU by every method, the recurrence solvers
 alone, and the floors measured in the same round: the input matmul, a pass over the
 same bytes (``np.add(a, b, out=h)``: read two arrays, write one) and ``np.exp`` over
-the same elements. Times are the thread's CPU time (``time.thread_time``), median of
-``repeats`` rounds. :func:`thread_grid` times torch's log-space scan and loop with 1
+the same elements. Times are the thread's CPU time (``time.thread_time``), minimum and
+median over ``repeats`` interleaved rounds. :func:`thread_grid` times torch's log-space scan and loop with 1
 and 2 threads (wall clock).
 
 Tasks: :func:`rnnlib.experiments.minimal_tasks.task_table`.
@@ -59,17 +59,32 @@ def counts(T, N=32, D=256, H=256):
     return out
 
 
-def _median_time(fn, repeats):
-    ts = []
-    for _ in range(repeats):
-        t0 = time.thread_time()
-        fn()
-        ts.append(time.thread_time() - t0)
-    return float(np.median(ts))
+def _rounds(fns, repeats):
+    """Time every function of ``fns`` once per round, in an order that rotates; ``repeats`` rounds.
+
+    Returns ``{name: {"min": s, "median": s, "all": [...]}}`` (thread CPU seconds). On a
+    loaded machine the same call varied 3x between rounds; the minimum is the cost with
+    the least interference, the median what a reader on a busy machine sees.
+    """
+    names = list(fns)
+    times = {n: [] for n in names}
+    for r in range(repeats):
+        for n in names[r % len(names):] + names[:r % len(names)]:
+            t0 = time.thread_time()
+            fns[n]()
+            times[n].append(time.thread_time() - t0)
+    return {n: {"min": float(min(v)), "median": float(np.median(v)), "all": [float(t) for t in v]}
+            for n, v in times.items()}
 
 
-def timing_grid(Ts=(64, 512, 4096), N=32, D=256, H=256, repeats=3, seed=0, progress=print):
-    """Forward-pass times (seconds, thread CPU time) for the grid; see the module docstring."""
+def timing_grid(Ts=(64, 512, 4096), N=32, D=256, H=256, repeats=5, seed=0, progress=print):
+    """Forward-pass times (thread CPU seconds) for the grid; see the module docstring.
+
+    Each row has ``layer`` (GRU and MinGRU by method), ``solver`` (the recurrence alone on
+    the same (N, T, H) arrays) and ``floor`` (the minGRU's one matmul, a pass over the
+    recurrence's bytes, elementwise ``np.exp`` and ``np.logaddexp`` over its elements,
+    ``np.logaddexp.accumulate`` and ``np.cumsum`` along time), all timed in the same rounds.
+    """
     rows = []
     with one_thread():
         for T in Ts:
@@ -81,24 +96,34 @@ def timing_grid(Ts=(64, 512, 4096), N=32, D=256, H=256, repeats=3, seed=0, progr
             h0, out = np.zeros((N, H)), np.empty((N, T, H))
             W = np.concatenate([mingru.params["W_z"], mingru.params["W_h"]], axis=1)
             x2 = x.reshape(N * T, D)
-            row = {"T": T, "N": N, "D": D, "H": H, "layer": {}, "solver": {}, "floor": {}}
-            row["layer"]["gru"] = _median_time(lambda: gru.forward(x), repeats)
+            fns = {"layer/gru": lambda: gru.forward(x)}
             for m in METHODS:
-                row["layer"][m] = _median_time(lambda m=m: mingru.forward(x, method=m), repeats)
-                row["solver"][m] = _median_time(lambda m=m: _solve(a, b, h0, m), repeats)
-            row["floor"]["matmul"] = _median_time(lambda: x2 @ W, repeats)  # minGRU's only matmul
-            row["floor"]["pass"] = _median_time(lambda: np.add(a, b, out=out), repeats)
-            row["floor"]["exp"] = _median_time(lambda: np.exp(a, out=out), repeats)
+                fns[f"layer/{m}"] = lambda m=m: mingru.forward(x, method=m)
+                fns[f"solver/{m}"] = lambda m=m: _solve(a, b, h0, m)
+            fns.update({
+                "floor/matmul": lambda: x2 @ W,  # the minGRU's only matmul
+                "floor/pass": lambda: np.add(a, b, out=out),  # read a and b, write h
+                "floor/exp": lambda: np.exp(a, out=out),
+                "floor/logaddexp": lambda: np.logaddexp(a, b, out=out),
+                "floor/logaddexp.accumulate": lambda: np.logaddexp.accumulate(a, axis=1, out=out),
+                "floor/cumsum": lambda: np.cumsum(a, axis=1, out=out),
+            })
+            res = _rounds(fns, repeats)
+            row = {"T": T, "N": N, "D": D, "H": H, "layer": {}, "solver": {}, "floor": {}}
+            for name, v in res.items():
+                part, key = name.split("/")
+                row[part][key] = v
             row["counts"] = counts(T, N, D, H)
             rows.append(row)
             if progress:
-                progress(f"T={T}: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in row["layer"].items())
-                         + " | solvers " + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in row["solver"].items())
-                         + " | floors " + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in row["floor"].items()))
+                progress(f"T={T} (min ms): " + "; ".join(
+                    f"{part} " + ", ".join(f"{k} {v['min'] * 1e3:.1f}" for k, v in row[part].items())
+                    for part in ("layer", "solver", "floor")))
+            del x, a, b, out, x2, gru, mingru, fns
     return rows
 
 
-def thread_grid(Ts=(512, 4096), N=32, H=256, threads=(1, 2), repeats=5, seed=0):
+def thread_grid(Ts=(512, 4096), N=32, H=256, threads=(1, 2), repeats=3, seed=0):
     """torch (float64): the log-space scan (cumsum + logcumsumexp) and the loop, by thread count.
 
     Wall-clock medians in seconds; ``None`` if torch is not installed.
@@ -153,7 +178,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--part", choices=("timing", "tasks", "all"), default="all")
     p.add_argument("--out", default="benchmarks")
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--steps", type=int, default=1200)
     args = p.parse_args(argv)
     out = Path(args.out)
