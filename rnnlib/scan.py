@@ -294,3 +294,28 @@ def _backward(a, hs, h0, dhs, dh_final, method, log_a=None):
     np.multiply(db[:, 1:], hs[:, :-1], out=da[:, 1:])
     dh0 = a[:, 0] * db[:, 0]
     return da, db, dh0
+
+
+def blelloch_schedule(T: int):
+    """The combine operations of Blelloch's scan on ``T`` elements (padded to a power of two).
+
+    Returns
+    -------
+    list of (phase, d, left, right)
+        ``phase`` is ``"up"`` or ``"down"``, ``d`` the distance between the two nodes,
+        and ``left``, ``right`` the positions combined: in the up-sweep
+        ``right := left then right``; in the down-sweep ``left := prefix``,
+        ``right := prefix then left``. The operations of one ``(phase, d)`` are
+        independent (one vectorised step). Work: ``2 (P - 1)`` combines against the
+        loop's ``T - 1``; depth: ``2 log2 P`` levels against ``T - 1`` steps.
+    """
+    P = 1 << max(int(T) - 1, 0).bit_length()
+    ops, d = [], 1
+    while d < P:
+        ops += [("up", d, i - d, i) for i in range(2 * d - 1, P, 2 * d)]
+        d *= 2
+    d = P // 2
+    while d >= 1:
+        ops += [("down", d, i - d, i) for i in range(2 * d - 1, P, 2 * d)]
+        d //= 2
+    return ops
