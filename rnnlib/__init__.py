@@ -49,7 +49,8 @@ from rnnlib.gru import gru_backward, gru_forward, gru_step_backward, gru_step_fo
 from rnnlib.init import init_params, orthogonal, uniform, xavier_uniform
 from rnnlib.layers import GRU, LSTM, RNN, Linear, Recurrent
 from rnnlib.losses import mse_loss, softmax_cross_entropy
-from rnnlib.minimal import MinGRU, MinLSTM, MinimalStack
+from rnnlib.minimal import MinGRU, MinLSTM
+from rnnlib.minimal_stack import MinimalStack
 from rnnlib.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
 from rnnlib.optim import SGD, Adam, clip_grad_norm, global_norm
 from rnnlib.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward

@@ -23,7 +23,7 @@ from rnnlib.data.selective import selective_copy
 from rnnlib.data.tasks import adding_problem
 from rnnlib.layers import GRU, LSTM, Linear
 from rnnlib.losses import mse_loss, softmax_cross_entropy
-from rnnlib.minimal import MinimalStack
+from rnnlib.minimal_stack import MinimalStack
 from rnnlib.optim import Adam, clip_grad_norm
 
 MODELS = ("mingru-1", "mingru-2", "mingru-3", "minlstm-1", "minlstm-2", "minlstm-3", "gru", "lstm")
