@@ -7,6 +7,8 @@ which imports only NumPy (``import rnnlib`` loads nothing else):
 * :mod:`rnnlib.rnn`, :mod:`rnnlib.lstm`, :mod:`rnnlib.gru` - step and sequence
   forward/backward functions with explicit caches
 * :mod:`rnnlib.layers` - ``RNN``, ``LSTM``, ``GRU``, ``Linear``
+* :mod:`rnnlib.scan` - the linear recurrence h = a h + b by loop, scan, log-scan, chunks
+* :mod:`rnnlib.minimal`, :mod:`rnnlib.minimal_stack` - ``MinGRU``, ``MinLSTM``, ``MinimalStack``
 * :mod:`rnnlib.gates` - one-matmul-per-gate cells, gate traces, LSTM variants
 * :mod:`rnnlib.init` - initialisers
 * :mod:`rnnlib.losses`, :mod:`rnnlib.optim` - losses, SGD/Adam, clipping

@@ -1,7 +1,7 @@
 r"""Chapter 9's measurements as a script: the CPU timing grid and the task table.
 
 ``python -m rnnlib.experiments.minimal_bench`` (``--part timing``, ``--part tasks`` or
-``--part all``) writes ``benchmarks/minimal-timing.json`` and ``benchmarks/minimal-tasks.json``
+``--part all``) writes ``benchmarks/minimal-timing.json`` and ``benchmarks/minimal-tasks-{selective,adding}.json``
 (``--out DIR`` to change the folder). The chapter loads them and runs a small version live.
 
 Timing (:func:`timing_grid`): one thread, float64, N = 32, D = H = 256, T in {64, 512, 4096};
@@ -180,6 +180,7 @@ def main(argv=None):
     p.add_argument("--out", default="benchmarks")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--task", choices=("selective", "adding", "both"), default="both")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -188,11 +189,35 @@ def main(argv=None):
                "threads": thread_grid()}
         (out / "minimal-timing.json").write_text(json.dumps(res, indent=1))
     if args.part in ("tasks", "all"):
-        configs = [TaskConfig("selective", steps=args.steps, eval_size=256),
-                   TaskConfig("adding", T=100, steps=args.steps, eval_size=256)]
-        res = {"environment": environment(), "rows": task_table(configs=configs)}
-        (out / "minimal-tasks.json").write_text(json.dumps(res, indent=1))
+        configs = {"selective": TaskConfig("selective", steps=args.steps, eval_size=256),
+                   "adding": TaskConfig("adding", T=100, steps=args.steps, eval_size=256)}
+        for task in (("selective", "adding") if args.task == "both" else (args.task,)):
+            res = {"environment": environment(), "rows": task_table(configs=[configs[task]])}
+            (out / f"minimal-tasks-{task}.json").write_text(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":
     main()
+
+
+def load(name):
+    """A result file of ``benchmarks/`` (``"minimal-timing"``, ``"minimal-tasks-selective"`` ...), as a dict."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run `python -m rnnlib.experiments.minimal_bench` first")
+    return json.loads(path.read_text())
+
+
+def grid_table(rows, stat="min"):
+    """Markdown table of the timing grid (ms) with the ratios the chapter discusses."""
+    head = ("| T | GRU | minGRU loop | chunked | scan | log-scan | solver: loop | log-scan | "
+            "floor: matmul | pass | exp | GRU / minGRU loop | log-scan / loop (layer) |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        L, S, F = r["layer"], r["solver"], r["floor"]
+        ms = lambda v: f"{v[stat] * 1e3:.1f}"  # noqa: E731
+        lines.append(f"| {r['T']} | {ms(L['gru'])} | {ms(L['loop'])} | {ms(L['chunked'])} | {ms(L['scan'])} | "
+                     f"{ms(L['log-scan'])} | {ms(S['loop'])} | {ms(S['log-scan'])} | {ms(F['matmul'])} | "
+                     f"{ms(F['pass'])} | {ms(F['exp'])} | {L['gru'][stat] / L['loop'][stat]:.2f} | "
+                     f"{L['log-scan'][stat] / L['loop'][stat]:.2f} |")
+    return "\n".join(lines)
