@@ -73,3 +73,8 @@ def test_thread_grid_and_load(tmp_path, monkeypatch):
     assert {(r["T"], r["threads"], r["method"]) for r in rows} == {(4, 1, "log-scan"), (4, 1, "loop")}
     with pytest.raises(FileNotFoundError, match="minimal_bench"):
         minimal_bench.load("no-such-file")
+
+
+def test_html_table():
+    html = minimal_bench.html_table("| a | b<c |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |")
+    assert html.count("<tr>") == 3 and "<th>b&lt;c</th>" in html and "<td>4</td>" in html

@@ -9,7 +9,7 @@ forward passes of rnnlib's GRU and of a MinGRU by every method, the recurrence s
 alone, and the floors measured in the same round: the input matmul, a pass over the
 same bytes (``np.add(a, b, out=h)``: read two arrays, write one) and ``np.exp`` over
 the same elements. Times are the thread's CPU time (``time.thread_time``), minimum and
-median over ``repeats`` interleaved rounds. :func:`thread_grid` times torch's log-space scan and loop with 1
+median over ``repeats`` (default 3) interleaved rounds. :func:`thread_grid` times torch's log-space scan and loop with 1
 and 2 threads (wall clock).
 
 Tasks: :func:`rnnlib.experiments.minimal_tasks.task_table`.
@@ -178,7 +178,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--part", choices=("timing", "tasks", "all"), default="all")
     p.add_argument("--out", default="benchmarks")
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--thread-T", type=int, nargs="+", default=[512],
+                   help="sequence lengths of the torch thread comparison (4096 takes minutes per call)")
     p.add_argument("--steps", type=int, default=1200)
     p.add_argument("--task", choices=("selective", "adding", "both"), default="both")
     args = p.parse_args(argv)
@@ -186,7 +188,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     if args.part in ("timing", "all"):
         res = {"environment": environment(), "grid": timing_grid(repeats=args.repeats),
-               "threads": thread_grid()}
+               "threads": thread_grid(Ts=tuple(args.thread_T))}
         (out / "minimal-timing.json").write_text(json.dumps(res, indent=1))
     if args.part in ("tasks", "all"):
         configs = {"selective": TaskConfig("selective", steps=args.steps, eval_size=256),
@@ -221,3 +223,14 @@ def grid_table(rows, stat="min"):
                      f"{ms(F['pass'])} | {ms(F['exp'])} | {L['gru'][stat] / L['loop'][stat]:.2f} | "
                      f"{L['log-scan'][stat] / L['loop'][stat]:.2f} |")
     return "\n".join(lines)
+
+
+def html_table(markdown):
+    """A pipe-delimited markdown table as an HTML ``<table>`` (the book renders HTML outputs)."""
+    lines = [ln.strip() for ln in markdown.strip().splitlines() if ln.strip()]
+    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines if not set(ln) <= set("|-: ")]
+    head, body = cells[0], cells[1:]
+    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # noqa: E731
+    rows = ["<tr>" + "".join(f"<th>{esc(c)}</th>" for c in head) + "</tr>"]
+    rows += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in body]
+    return "<table>\n" + "\n".join(rows) + "\n</table>"
