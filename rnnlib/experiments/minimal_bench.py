@@ -168,7 +168,13 @@ def thread_grid(Ts=(512, 4096), N=32, H=256, threads=(1, 2), repeats=3, seed=0):
 
 def environment():
     """Machine, versions and the load average when the run started."""
-    return {"machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model)
+    except OSError:
+        pass
+    return {"machine": model, "cpu_count": os.cpu_count(),
             "numpy": np.__version__, "python": platform.python_version(),
             "loadavg": list(os.getloadavg()), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
