@@ -145,6 +145,7 @@ browser: venv
 CORETYPE := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo 'OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-SkylakeX}')
 bench: venv
 	OPENBLAS_NUM_THREADS=1 $(CORETYPE) $(PY) -m rnnlib.experiments.bench
+	OPENBLAS_NUM_THREADS=1 $(PY) -m rnnlib.experiments.minimal_bench  # chapter 9 (~1 h on a loaded 2-core machine)
 
 # The student edition, from the same sources; grade submissions with
 # python -m rnnlib.exercises.grade NOTEBOOK.ipynb ... --csv grades.csv

@@ -13,6 +13,8 @@ which imports only NumPy (``import rnnlib`` loads nothing else):
 * :mod:`rnnlib.stacked` - stacked, bidirectional and padded (``lengths``) runs
   of those layers, dropout between layers
 * :mod:`rnnlib.embedding` - ``Embedding``, the token lookup table
+* :mod:`rnnlib.scan` - the linear recurrence h = a h + b by loop, scan, log-scan, chunks
+* :mod:`rnnlib.minimal`, :mod:`rnnlib.minimal_stack` - ``MinGRU``, ``MinLSTM``, ``MinimalStack``
 * :mod:`rnnlib.gates` - one-matmul-per-gate cells, gate traces, LSTM variants
 * :mod:`rnnlib.init` - initialisers
 * :mod:`rnnlib.losses`, :mod:`rnnlib.optim` - losses, SGD/Adam, clipping
@@ -34,21 +36,7 @@ Above it, subpackages by concern, each importing only from the layers below
 * :mod:`rnnlib.exercises` - the self-checking exercises, one module a chapter
 """
 
-from rnnlib import activations
-
-from rnnlib import gradcheck
-
-from rnnlib import gru
-
-from rnnlib import init
-
-from rnnlib import losses
-
-from rnnlib import lstm
-
-from rnnlib import optim
-
-from rnnlib import rnn
+from rnnlib import activations, gradcheck, gru, init, losses, lstm, optim, rnn
 from rnnlib.embedding import Embedding
 from rnnlib.activations import log_softmax, sigmoid, softmax, tanh
 from rnnlib.gradcheck import check_grads, max_rel_error, numerical_gradient, rel_error
@@ -56,9 +44,12 @@ from rnnlib.gru import gru_backward, gru_forward, gru_step_backward, gru_step_fo
 from rnnlib.init import init_params, orthogonal, uniform, xavier_uniform
 from rnnlib.layers import GRU, LSTM, RNN, Linear, Recurrent
 from rnnlib.losses import mse_loss, softmax_cross_entropy
+from rnnlib.minimal import MinGRU, MinLSTM
+from rnnlib.minimal_stack import MinimalStack
 from rnnlib.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
 from rnnlib.optim import SGD, Adam, clip_grad_norm, global_norm
 from rnnlib.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from rnnlib.scan import linear_recurrence, linear_recurrence_backward
 from rnnlib.torch_io import from_torch_state_dict, to_torch_state_dict
 
 __version__ = "0.1.0"
@@ -75,4 +66,5 @@ __all__ = [
     "numerical_gradient", "rel_error", "max_rel_error", "check_grads",
     "to_torch_state_dict", "from_torch_state_dict",
     "activations", "rnn", "lstm", "gru", "init", "losses", "optim", "gradcheck",
+    "MinGRU", "MinLSTM", "MinimalStack", "linear_recurrence", "linear_recurrence_backward",
 ]

@@ -8,6 +8,7 @@
   :mod:`~rnnlib.figures.diagrams_gru` - the cell diagrams
 * :mod:`rnnlib.figures.widgets`, :mod:`~rnnlib.figures.inspector` - live
   (ipywidgets) and static (browser-linked) sliders, the gate inspector
+* :mod:`rnnlib.figures.scan_diagram` - Blelloch's parallel scan drawn for T = 8
 * :mod:`rnnlib.figures.interpret` - recording activations, ranking units
   against a signal, Karpathy-style character strips
 
