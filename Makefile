@@ -14,6 +14,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST := OPENBLAS_NUM_THREADS=1 $(PY) -m pytest
+# nbval on both cores: one notebook per worker, its cells in order.
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg -n 2 --dist loadfile
 NPM    := $(shell command -v npm 2>/dev/null)
 
 # Written separately; see the placeholder rule below.
@@ -116,11 +118,11 @@ test: venv
 	$(MAKE) pdf-test
 
 unit: venv
-	$(PYTEST) tests --ignore=tests/browser --ignore=tests/pdf
+	$(PYTEST) -n 2 tests --ignore=tests/browser --ignore=tests/pdf
 
 # Re-runs every chapter and compares its outputs with the stored ones.
 nbval: venv $(CHAPTER1)
-	$(PYTEST) --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg book/*.ipynb
+	$(PYTEST) $(NBVAL) book/*.ipynb
 
 # The same, under an OpenBLAS kernel other than this machine's default (another CPU
 # kind's floating-point path: Haswell on an AVX-512 CPU, SkylakeX where OpenBLAS
@@ -130,7 +132,7 @@ nbval-kernel2: venv $(CHAPTER1)
 	@core=$$($(PY) tools/blas_kernel.py choose) || exit 1; \
 	echo "nbval-kernel2: OPENBLAS_CORETYPE=$$core"; \
 	OPENBLAS_CORETYPE=$$core BLAS_KERNEL_EXPECTED=$$core $(PYTEST) -p tools.blas_kernel \
-	  --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg book/*.ipynb
+	  $(NBVAL) book/*.ipynb
 
 # Against the existing _build/html (run `make book` first, or `make test`).
 browser: venv
