@@ -20,7 +20,7 @@ import pytest
 
 from rnnlib.exercises import CheckResult
 
-CHAPTERS = ["ch1", "ch2", "ch3", "ch5", "ch6", "ch7"]
+CHAPTERS = ["ch1", "ch2", "ch3", "ch5", "ch6", "ch7", "ch10", "ch11"]
 MODULES = {name: importlib.import_module(f"rnnlib.exercises.{name}") for name in CHAPTERS}
 EXERCISES = [(ch, key, ex) for ch, mod in MODULES.items() for key, ex in mod.EXERCISES.items()]
 MISTAKES = [(ch, key, m) for ch, key, ex in EXERCISES for m in ex.mistakes]

@@ -8,8 +8,13 @@ naming the mistake when the output matches one of its catalogued
 
 * :mod:`rnnlib.exercises.ch1` - the simple recurrent layer;
 * :mod:`rnnlib.exercises.ch2` to :mod:`rnnlib.exercises.ch5` - the LSTM, the
-  GRU, remembering across time and the counting cell (imported on first use,
-  ``exercises.ch2``).
+  GRU, remembering across time and the counting cell, and
+  :mod:`rnnlib.exercises.ch10`, :mod:`rnnlib.exercises.ch11` - performance and
+  PyTorch (imported on first use, ``exercises.ch2``).
+
+:mod:`rnnlib.exercises.student` writes the student edition of the chapters
+(``make student``) and :mod:`rnnlib.exercises.grade` grades submitted notebooks
+(``python -m rnnlib.exercises.grade NOTEBOOK.ipynb ... --csv grades.csv``).
 
 A chapter module is the way in. Where the checks would make it too long, the
 seeded cases, references and catalogues of mistakes sit in a private

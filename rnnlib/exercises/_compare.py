@@ -137,11 +137,10 @@ def _compare_raw(expected, got, path, float64):
                 return diff
         return None
     if _is_number(expected):
-        value, problem = as_real(got)
+        _, problem = as_real(got)
         if problem:
             return "wrong-type", f"{path} should be a number; got {problem}"
-        return _close(float(expected), np.asarray(got) if isinstance(got, np.floating) else value, path,
-                      float64)
+        return _close(expected, got, path, float64)
     if isinstance(expected, str):
         if not isinstance(got, str):
             return "wrong-type", f"{path} should be a string; got {_kind(got)}"
