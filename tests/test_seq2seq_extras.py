@@ -67,6 +67,7 @@ def test_speed_times_both_implementations(tmp_path):
     _torch_or_skip()
     res = bench.speed(steps=2, hidden=8, digits=2, path=str(tmp_path / "speed.json"), sizes=TINY)
     assert res["steps_per_epoch"] == 2 and res["rnnlib_s_per_step"] > 0 and res["torch_s_per_step"] > 0
+    assert res["rnnlib_wall_s_per_step"] > 0 and res["torch_wall_s_per_step"] > 0
     assert res["rnnlib_epochs_per_min"] == pytest.approx(60 / (2 * res["rnnlib_s_per_step"]))
     assert json.loads((tmp_path / "speed.json").read_text())["torch_version"].startswith("2.")
 
