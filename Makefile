@@ -139,9 +139,9 @@ browser: venv
 	$(PYTEST) tests/browser
 
 # python -m rnnlib.experiments.bench --help for a subset of the grid; writes _build/bench.json.
-# OpenBLAS 0.3.30 does not recognise some AVX-512 CPUs (e.g. the EPYCs these
-# machines run on) and falls back to its Haswell (AVX2) kernels, while PyTorch's
-# oneDNN uses AVX-512. On a CPU with avx512f the benchmark therefore asks
+# On some AVX-512 CPUs OpenBLAS 0.3.30 picks its Haswell (AVX2) kernels (the
+# EPYCs of earlier machines; others of the same name get SkylakeX: check with
+# threadpoolctl), while PyTorch's oneDNN uses AVX-512. On a CPU with avx512f the benchmark therefore asks
 # OpenBLAS for its SkylakeX kernels (measured here: ~1.4x faster rnnlib), unless
 # OPENBLAS_CORETYPE is already set. Tests and notebooks keep the default.
 CORETYPE := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo 'OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-SkylakeX}')
