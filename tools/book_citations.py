@@ -78,6 +78,13 @@ class CitationLinks(SphinxPostTransform):
         for node in list(self.document.findall(pending_xref)):
             if node.get("reftype") != "myst" or node.get("reftarget") not in entries:
                 continue
+            children = (node.children[0].children if isinstance(node.children[0], nodes.inline)
+                        else node.children)
+            if self.app.builder.format == "latex":
+                # LaTeX lists the entries as \bibitem keys, which \hyperref cannot
+                # reach: in print the citation is its text, "Cho et al. (2014)".
+                node.replace_self(nodes.inline("", "", *[c.deepcopy() for c in children]))
+                continue
             citation = entries[node["reftarget"]]
             uri = self.app.builder.get_relative_uri(self.env.docname, citation.bibliography_key.docname)
             ref = nodes.reference("", "", internal=True, refuri=f"{uri}#{citation.citation_id}",
