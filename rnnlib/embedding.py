@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlib._checks import check_array, check_dtype, check_size, make_rng
+from rnnlib._params import Parametric
 
 
-class Embedding:
+class Embedding(Parametric):
     r"""A lookup table of V vectors of size D: ``ids`` (N, T) -> ``e`` (N, T, D).
 
     Parameters
@@ -65,18 +66,6 @@ class Embedding:
         self.zero_grad()
         self._ids = None
 
-    def zero_grad(self):
-        """Set the gradient to zero."""
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-
-    def parameters(self):
-        """List of ``(name, param, grad)`` triples."""
-        return [(k, self.params[k], self.grads[k]) for k in self.params]
-
-    @property
-    def n_params(self) -> int:
-        """Number of scalar parameters, V * D."""
-        return int(self.params["W"].size)
 
     def __repr__(self):
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"

@@ -19,11 +19,12 @@ from rnnlib import lstm as _lstm
 from rnnlib import rnn as _rnn
 from rnnlib import stacked as _stacked
 from rnnlib._checks import check_array, check_dtype, check_params, check_size, make_rng
+from rnnlib._params import Parametric
 from rnnlib.init import SCHEMES, init_params
 
 
 
-class Recurrent:
+class Recurrent(Parametric):
     """Base class: parameter bookkeeping, validation, forward/backward plumbing."""
 
     kind = ""  # "rnn", "lstm" or "gru"
@@ -68,18 +69,6 @@ class Recurrent:
         self._cache = None
         return self
 
-    def zero_grad(self):
-        """Set every gradient to zero (same keys and shapes as ``params``)."""
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-
-    def parameters(self):
-        """List of ``(name, param, grad)`` triples."""
-        return [(k, self.params[k], self.grads[k]) for k in self.params]
-
-    @property
-    def n_params(self) -> int:
-        """Number of scalar parameters."""
-        return int(sum(v.size for v in self.params.values()))
 
     def train(self, mode=True):
         """Training mode (dropout between layers active); returns the layer."""
@@ -304,7 +293,7 @@ class GRU(Recurrent):
         return _gru.gru_backward(dhs, cache, dstate_T)
 
 
-class Linear:
+class Linear(Parametric):
     r"""Affine readout :math:`y = h W + b` applied over the last axis.
 
     Parameters
@@ -333,18 +322,6 @@ class Linear:
         self.zero_grad()
         self._h = None
 
-    def zero_grad(self):
-        """Set every gradient to zero."""
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-
-    def parameters(self):
-        """List of ``(name, param, grad)`` triples."""
-        return [(k, self.params[k], self.grads[k]) for k in self.params]
-
-    @property
-    def n_params(self) -> int:
-        """Number of scalar parameters."""
-        return int(sum(v.size for v in self.params.values()))
 
     def forward(self, h):
         """``h`` (..., in) -> ``y`` (..., out), e.g. (N, H) -> (N, V) or (N, T, H) -> (N, T, V)."""

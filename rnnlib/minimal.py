@@ -36,6 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rnnlib._checks import check_array, check_dtype, check_size, make_rng
+from rnnlib._params import Parametric
 from rnnlib.scan import _backward, _solve, check_method
 
 LAYER_METHODS = ("loop", "cumprod", "scan", "log-scan", "chunked")
@@ -115,7 +116,7 @@ class MinCache(NamedTuple):
     method: str
 
 
-class _Minimal:
+class _Minimal(Parametric):
     """Shared bookkeeping: params/grads, checks, forward/backward around the gate maths."""
 
     gate_names = ()  # "z" for MinGRU; "f", "i" for MinLSTM; "h" (the candidate) is added
@@ -136,18 +137,6 @@ class _Minimal:
         self.zero_grad()
         self._cache = None
 
-    def zero_grad(self):
-        """Set every gradient to zero (same keys and shapes as ``params``)."""
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-
-    def parameters(self):
-        """List of ``(name, param, grad)`` triples."""
-        return [(k, self.params[k], self.grads[k]) for k in self.params]
-
-    @property
-    def n_params(self) -> int:
-        """Number of scalar parameters: (len(gates) + 1) (D H + H)."""
-        return int(sum(v.size for v in self.params.values()))
 
     def __repr__(self):
         return (f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, "
