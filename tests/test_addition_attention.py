@@ -7,10 +7,10 @@ autograd of the same formula to < 1e-10.
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
+from _requires import require
 
 from rnnlib.attention import AdditiveAttention, additive_attention_backward, additive_attention_forward
 from rnnlib.data.addition import (ALPHABET, AdditionCodec, Batch, batches, make_problems, random_number,
@@ -146,10 +146,7 @@ def test_attention_layer_accumulates_and_checks_its_input():
 
 
 def _torch():
-    if os.environ.get("CI") == "true":
-        import torch  # noqa: F401 - CI installs torch: a missing torch must fail there
-        return torch
-    return pytest.importorskip("torch")
+    return require("torch", "pip install torch==2.13.0")
 
 
 def test_attention_matches_torch_autograd():

@@ -5,10 +5,10 @@ mistake named as itself) are tested for every chapter in test_exercises_catalogu
 Outside CI a missing torch skips the PyTorch comparison; with ``CI=true`` it fails
 (the pattern of test_torch_parity.py)."""
 
-import os
 
 import numpy as np
 import pytest
+from _requires import require
 
 from rnnlib.exercises import ch10, ch11
 from rnnlib.experiments import mixups, timing
@@ -36,10 +36,7 @@ def test_torch_gru_step_reference_is_the_chapters_equations():
 
 
 def _torch():
-    if os.environ.get("CI") == "true":
-        import torch  # noqa: F401 - CI must have it
-        return torch
-    return pytest.importorskip("torch")
+    return require("torch", "pip install torch==2.13.0")
 
 
 def test_torch_gru_step_reference_matches_torch():

@@ -15,27 +15,18 @@ Outside CI a missing torch or minGRU_pytorch skips this file; with CI=true it fa
 (.ci/run installs both).
 """
 
-import os
 
 import numpy as np
 import pytest
+from _requires import require
 
 from rnnlib import MinGRU, MinLSTM, rel_error
 from rnnlib.minimal import g
 
-if os.environ.get("CI") == "true":
-    try:
-        import torch
-        from minGRU_pytorch.minGRU import minGRU
-        from minGRU_pytorch.minLSTM import minLSTM
-    except ImportError as exc:
-        pytest.fail(f"CI=true but torch / minGRU_pytorch cannot be imported ({exc}): CI must run "
-                    "`.venv/bin/pip install --no-deps mingru-pytorch==0.2.1 einops`", pytrace=False)
-else:
-    torch = pytest.importorskip("torch", reason="needs torch==2.13.0; required in CI")
-    pytest.importorskip("minGRU_pytorch", reason="needs `pip install --no-deps mingru-pytorch==0.2.1 einops`")
-    from minGRU_pytorch.minGRU import minGRU
-    from minGRU_pytorch.minLSTM import minLSTM
+torch = require("torch", "pip install torch==2.13.0")
+MINGRU = "pip install --no-deps mingru-pytorch==0.2.1 einops==0.8.2"
+minGRU = require("minGRU_pytorch.minGRU", MINGRU).minGRU
+minLSTM = require("minGRU_pytorch.minLSTM", MINGRU).minLSTM
 
 PARITY = 1e-10
 ROWS = {"mingru": ("h", "z"), "minlstm": ("h", "f", "i")}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import matplotlib
 
@@ -12,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from _requires import require  # noqa: E402
 
 from rnnlib.exercises import _ch8_mistakes as M  # noqa: E402
 from rnnlib.exercises import ch8  # noqa: E402
@@ -57,10 +57,7 @@ def test_make_data_build_run_and_merge(tmp_path):
 
 
 def _torch_or_skip():
-    if os.environ.get("CI") == "true":
-        import torch  # noqa: F401 - CI installs torch
-        return
-    pytest.importorskip("torch")
+    return require("torch", "pip install torch==2.13.0")
 
 
 def test_speed_times_both_implementations(tmp_path):

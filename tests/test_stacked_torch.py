@@ -14,23 +14,15 @@ tests/test_torch_parity.py).
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
+from _requires import require
 
 import rnnlib
 from rnnlib import rel_error
 
-if os.environ.get("CI") == "true":
-    try:
-        import torch
-    except ImportError as exc:
-        pytest.fail(f"CI=true but torch cannot be imported ({exc}): CI must install torch==2.13.0 "
-                    "so that the PyTorch parity tests run", pytrace=False)
-else:
-    torch = pytest.importorskip(
-        "torch", reason="PyTorch parity tests need torch (pip install torch==2.13.0); required in CI")
+torch = require("torch", "pip install torch==2.13.0")
 
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
 

@@ -15,23 +15,15 @@ CI installs torch==2.13.0 and the parity tests must run there.
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
+from _requires import require
 
 import rnnlib
 from rnnlib import from_torch_state_dict, rel_error, to_torch_state_dict
 
-if os.environ.get("CI") == "true":
-    try:
-        import torch
-    except ImportError as exc:
-        pytest.fail(f"CI=true but torch cannot be imported ({exc}): CI must install torch==2.13.0 "
-                    "so that the PyTorch parity tests run", pytrace=False)
-else:
-    torch = pytest.importorskip(
-        "torch", reason="PyTorch parity tests need torch (pip install torch==2.13.0); required in CI")
+torch = require("torch", "pip install torch==2.13.0")
 
 # float64 parity: the two implementations agree to ~1e-15 relative; any
 # convention slip (gate order, bias, reset form) is O(0.1). 1e-10 is far from both.
