@@ -53,6 +53,8 @@ def bptt(dhs, caches, dstate_T, step_backward, *, pair, upstream="each-step", ca
     carry_h, carry_c : bool
         Carry ``dh_prev`` / ``dc_prev`` to the step before (``False``: that step gets only
         ``dhs[:, t]``, or a zero cell gradient; the final-state gradient is then lost).
+        ``carry_c="stale"``: every step gets ``dc_T`` and ``dc0`` is returned as ``dc_T``
+        (``dc_next`` never reassigned).
     final : {"both", "none", "h-only"}
         Which parts of ``dstate_T`` are used.
     order : {"backward", "forward"}
@@ -97,7 +99,8 @@ def bptt(dhs, caches, dstate_T, step_backward, *, pair, upstream="each-step", ca
             if dc_in is not None:
                 dc = dc_in(dc, dh, cache)
             dx_t, (dh_prev, dc_prev), g = step_backward((dh, dc), cache)
-            dc_next = dc_prev
+            if carry_c != "stale":
+                dc_next = dc_prev
         else:
             dx_t, dh_prev, g = step_backward(dh, cache)
         dh_next = dh_prev + dhs[:, t] if upstream == "after-step" else dh_prev

@@ -80,6 +80,10 @@ LSTM_BACKWARD_MISTAKES = [
             "step after it returned, lstm_step_backward((dh, dc_next), caches[t]) with dc_next the "
             "previous call's dc_prev (dc_T at the last step). That path, C_{t-1} -> C_t, is the "
             "constant error carousel: without it the LSTM's long-range gradient is gone."),
+    Mistake("dc_next-never-updated", _lstm(carry_c="stale"),
+            "dc_next is never updated: every step got dc_T (and you returned it as dc0). After each "
+            "call, the cell gradient to pass to the step before is the dc_prev it returned: "
+            "dx_t, (dh_next, dc_next), g = lstm_step_backward((dh, dc_next), caches[t])."),
     Mistake("dh-not-carried", _lstm(carry_h=False),
             "Each step got only the gradient from above, dhs[:, t]. h_t also feeds step t + 1, so the "
             "gradient reaching it is dhs[:, t] plus the dh_prev that step t + 1's backward returned "
