@@ -202,6 +202,8 @@ def test_gru_backward_reference_matches_rnnlib_gru_backward():
     """On the check's own cases, both forms: the same numbers as the library's fused sequence backward."""
     problems = ch3.gru_backward_problems(np.random.default_rng(EXERCISES["gru_backward"].seed))
     assert {p["reset_after"] for p in problems} == {True, False}
+    cases = EXERCISES["gru_backward"].cases()
+    assert all(np.array_equal(p["dhs"], c[0]) for p, c in zip(problems, cases))  # the same draws
     for p in problems:
         _, _, cache = rnnlib.gru_forward(p["x"], p["h0"], **p["params"], reset_after=p["reset_after"])
         dx, dh0, grads = ch3.gru_backward_reference(p["dhs"], p["caches"], p["dstate_T"])

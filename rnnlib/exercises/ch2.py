@@ -139,7 +139,8 @@ _SEQUENCE_BACKWARD = Exercise(
     make_cases=lstm_backward_cases,
     mistakes=LSTM_BACKWARD_MISTAKES,
     hint=("start from dh_next, dc_next = dstate_T (zeros if None); for t from T-1 down to 0: "
-          "dx_t, (dh_next, dc_next), g = rnnlib.lstm_step_backward((dh_next + dhs[:, t], dc_next), caches[t]); "
+          "dx_t, (dh_next, dc_next), g = rnnlib.lstm_step_backward((dh_next + dhs[:, t], dc_next), "
+          "caches[t]); "
           "dx[:, t] = dx_t; add g to grads. Return (dx, (dh_next, dc_next), grads)."),
 )
 
