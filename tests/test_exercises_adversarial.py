@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from rnnlib.activations import softmax
-from rnnlib.exercises import ch1, ch2, ch4, ch5
+import rnnlib
+from rnnlib.exercises import ch1, ch2, ch3, ch4, ch5
 from rnnlib.exercises._guard import time_limits
 
 ANSWERS = []  # (id, check, answer, expected)
@@ -313,6 +314,123 @@ def sample_divides_in_place(logits, T, rng):
 @answer(SAMPLE, "survive")
 def sample_floats(logits, T, rng):
     return np.argmax(logits, axis=1).astype(float)
+
+
+# --- ch2.lstm_backward and ch3.gru_backward: the whole sequence, backwards ------------------------
+LSTM_BACK, GRU_BACK = ch2.check_lstm_backward, ch3.check_gru_backward
+
+
+def _zeros_for(dhs):
+    return np.zeros((dhs.shape[0], dhs.shape[2]))
+
+
+@answer(LSTM_BACK, "accept")
+def lstm_back_preallocated(dhs, caches, dstate_T=None):
+    dh, dc = dstate_T if dstate_T is not None else (_zeros_for(dhs), _zeros_for(dhs))
+    dx = np.empty(dhs.shape[:2] + caches[0].x_t.shape[1:])
+    grads = {k: np.zeros_like(v) for k, v in rnnlib.lstm_step_backward((dh, dc), caches[-1])[2].items()}
+    for t in reversed(range(len(caches))):
+        dx[:, t], (dh, dc), g = rnnlib.lstm_step_backward((dh + dhs[:, t], dc), caches[t])
+        for k in grads:
+            grads[k] += g[k]
+    return dx, (dh, dc), grads
+
+
+@answer(LSTM_BACK, "accept")
+def lstm_back_enumerate_reversed(dhs, caches, dstate_T=None):
+    dh, dc = (None, None) if dstate_T is None else dstate_T
+    dh = _zeros_for(dhs) if dh is None else dh
+    dxs, grads = {}, {}
+    for t, cache in reversed(list(enumerate(caches))):
+        dxs[t], (dh, dc), g = rnnlib.lstm_step_backward((dhs[:, t] + dh, dc), cache)
+        grads = {k: grads.get(k, 0) + v for k, v in g.items()}
+    return np.stack([dxs[t] for t in sorted(dxs)], axis=1), (dh, dc), grads
+
+
+for _m in ch2.LSTM_BACKWARD_MISTAKES:
+    ANSWERS.append((f"lstm_back_{_m.id}", LSTM_BACK, _m.func, _m.id))
+
+
+@answer(LSTM_BACK, "dc_next-never-updated")
+def lstm_back_dc_fed_every_step(dhs, caches, dstate_T=None):  # dc_next never reassigned
+    dh, dc_next = dstate_T if dstate_T is not None else (_zeros_for(dhs), _zeros_for(dhs))
+    dx = np.zeros(dhs.shape[:2] + caches[0].x_t.shape[1:])
+    grads = {}
+    for t in reversed(range(len(caches))):
+        dx[:, t], (dh, _), g = rnnlib.lstm_step_backward((dh + dhs[:, t], dc_next), caches[t])
+        grads = {k: grads.get(k, 0) + v for k, v in g.items()}
+    return dx, (dh, dc_next), grads
+
+
+@answer(LSTM_BACK, "reject")
+def lstm_back_grads_as_list(dhs, caches, dstate_T=None):
+    dx, state0, grads = ch2.lstm_backward_reference(dhs, caches, dstate_T)
+    return dx, state0, list(grads.values())
+
+
+@answer(LSTM_BACK, "survive")
+def lstm_back_recurses_forever(dhs, caches, dstate_T=None):
+    return lstm_back_recurses_forever(dhs, caches[::-1], dstate_T)
+
+
+@answer(LSTM_BACK, "survive")
+def lstm_back_clears_the_caches(dhs, caches, dstate_T=None):
+    out = ch2.lstm_backward_reference(dhs, caches, dstate_T)
+    caches.clear()
+    return out
+
+
+@answer(LSTM_BACK, "survive")
+def lstm_back_waits_for_ever(dhs, caches, dstate_T=None):
+    while len(caches) > 0:
+        time.sleep(0.01)
+
+
+@answer(GRU_BACK, "accept")
+def gru_back_zip(dhs, caches, dstate_T=None):
+    dh = _zeros_for(dhs) if dstate_T is None else dstate_T
+    dxs, grads = [], {}
+    for dh_above, cache in zip(np.moveaxis(dhs, 1, 0)[::-1], caches[::-1]):
+        dx_t, dh, g = rnnlib.gru_step_backward(dh + dh_above, cache)
+        dxs.insert(0, dx_t)
+        grads.update({k: grads.get(k, 0) + v for k, v in g.items()})
+    return np.stack(dxs, axis=1), dh, grads
+
+
+@answer(GRU_BACK, "accept")
+def gru_back_float32(dhs, caches, dstate_T=None):
+    dx, dh0, grads = ch3.gru_backward_reference(dhs, caches, dstate_T)
+    return dx.astype(np.float32), dh0.astype(np.float32), {k: v.astype(np.float32) for k, v in grads.items()}
+
+
+for _m in ch3.GRU_BACKWARD_MISTAKES:
+    ANSWERS.append((f"gru_back_{_m.id}", GRU_BACK, _m.func, _m.id))
+
+
+@answer(GRU_BACK, "reject")
+def gru_back_only_reset_after(dhs, caches, dstate_T=None):  # right for reset after, raises for reset before
+    if not caches[0].reset_after:
+        raise KeyError("b_hn")
+    return ch3.gru_backward_reference(dhs, caches, dstate_T)
+
+
+@answer(GRU_BACK, "reject")
+def gru_back_b_hn_always(dhs, caches, dstate_T=None):  # a zero b_hn for the reset-before form too
+    dx, dh0, grads = ch3.gru_backward_reference(dhs, caches, dstate_T)
+    grads.setdefault("b_hn", np.zeros(dhs.shape[2]))
+    return dx, dh0, grads
+
+
+@answer(GRU_BACK, "survive")
+def gru_back_mutates_dhs(dhs, caches, dstate_T=None):
+    dhs[:, :-1] += 0.0 * dhs[:, 1:] + 1.0
+    return ch3.gru_backward_reference(dhs, caches, dstate_T)
+
+
+@answer(GRU_BACK, "survive")
+def gru_back_nan(dhs, caches, dstate_T=None):
+    dx, dh0, grads = ch3.gru_backward_reference(dhs, caches, dstate_T)
+    return dx * np.nan, dh0, grads
 
 
 # --- ch2.choose_forget_bias ---------------------------------------------------------------------------

@@ -229,3 +229,170 @@ def test_choose_forget_bias_raising_and_not_callable():
 
     assert ch2.check_choose_forget_bias(broken).status == "raised"
     assert ch2.check_choose_forget_bias(3.0).status == "wrong-type"
+
+
+# --- the whole sequence, backwards (lstm_backward from the step caches) -------------------------
+
+def _lstm_loss_parts(x, h0, c0, W_x, W_h, b):
+    """hs (N, T, H), h_T and c_T flattened side by side: L = sum(parts * upstream)."""
+    hs, (h_T, c_T), _ = rnnlib.lstm_forward(x, (h0, c0), W_x, W_h, b)
+    return np.concatenate([hs.reshape(len(x), -1), h_T, c_T], axis=1)
+
+
+def test_lstm_backward_reference_matches_rnnlib_lstm_backward():
+    """On the check's own cases: the same numbers as the library's fused sequence backward."""
+    problems = ch2.lstm_backward_problems(np.random.default_rng(EXERCISES["lstm_backward"].seed))
+    cases = EXERCISES["lstm_backward"].cases()
+    assert all(np.array_equal(p["dhs"], c[0]) for p, c in zip(problems, cases))  # the same draws
+    for p in problems:
+        _, _, cache = rnnlib.lstm_forward(p["x"], p["state0"], **p["params"])
+        dx, (dh0, dc0), grads = ch2.lstm_backward_reference(p["dhs"], p["caches"], p["dstate_T"])
+        dx2, (dh02, dc02), grads2 = rnnlib.lstm_backward(p["dhs"], cache, p["dstate_T"])
+        assert list(grads) == list(grads2) == ["W_x", "W_h", "b"]
+        for a, b in [(dx, dx2), (dh0, dh02), (dc0, dc02)] + [(grads[k], grads2[k]) for k in grads]:
+            assert a.shape == b.shape and np.max(np.abs(a - b)) < 1e-12
+
+
+def test_lstm_backward_reference_matches_finite_differences():
+    """L = sum(hs * dhs) + sum(h_T * dh_T) + sum(c_T * dc_T), float64, relative error < 1e-7."""
+    for p in ch2.lstm_backward_problems(np.random.default_rng(11)):
+        N, T, H = p["dhs"].shape
+        dh_T, dc_T = p["dstate_T"] or (np.zeros((N, H)), np.zeros((N, H)))
+        up = np.concatenate([p["dhs"].reshape(N, -1), dh_T, dc_T], axis=1)
+        dx, (dh0, dc0), grads = ch2.lstm_backward_reference(p["dhs"], p["caches"], p["dstate_T"])
+        inputs = {"x": p["x"], "h0": p["state0"][0], "c0": p["state0"][1], **p["params"]}
+        analytic = {"x": dx, "h0": dh0, "c0": dc0, **grads}
+        for name in inputs:
+            num = rnnlib.numerical_gradient(lambda v, name=name: _lstm_loss_parts(**{**inputs, name: v}),
+                                            inputs[name].copy(), df=up)
+            assert rnnlib.rel_error(num, analytic[name]) < 1e-7, name
+
+
+def test_lstm_backward_cases_make_every_slip_visible():
+    """Every case has T steps of its own size, a non-zero final-state gradient but one (None)."""
+    cases = EXERCISES["lstm_backward"].cases()
+    assert [c[2] is None for c in cases] == [k == ch2.LSTM_NO_FINAL for k in range(len(cases))]
+    assert any(c[0].shape[1] == 1 for c in cases) and any(c[0].shape[1] >= 5 for c in cases)
+    assert {"dc-not-carried", "dh-not-carried", "upstream-not-added", "grads-overwritten", "loop-forwards",
+            "cache-off-by-one", "final-state-ignored"} <= {m.id for m in EXERCISES["lstm_backward"].mistakes}
+
+
+def _bptt_lstm(dhs, caches, dstate_T=None):  # a reader's answer, CS231n style
+    N, T, H = dhs.shape
+    dh_next, dc_next = dstate_T if dstate_T is not None else (np.zeros((N, H)), np.zeros((N, H)))
+    dx = np.zeros((N, T, caches[0].x_t.shape[1]))
+    grads = {"W_x": 0.0, "W_h": 0.0, "b": 0.0}
+    for t in reversed(range(T)):
+        dx[:, t], (dh_next, dc_next), g = rnnlib.lstm_step_backward((dh_next + dhs[:, t], dc_next), caches[t])
+        for k in grads:
+            grads[k] = grads[k] + g[k]
+    return dx, (dh_next, dc_next), grads
+
+
+def _bptt_lstm_list(dhs, caches, dstate_T=None):  # a list of dx, reversed at the end; grads from the first step
+    T = len(caches)
+    dh, dc = (None, None) if dstate_T is None else dstate_T
+    dh = np.zeros_like(dhs[:, 0]) if dh is None else dh
+    out, grads = [], None
+    for t in range(T - 1, -1, -1):
+        dx_t, (dh, dc), g = rnnlib.lstm_step_backward((dhs[:, t] + dh, dc), caches[t])
+        out.append(dx_t)
+        grads = dict(g) if grads is None else {k: grads[k] + v for k, v in g.items()}
+    return np.stack(out[::-1], axis=1), (dh, dc), grads
+
+
+def _bptt_lstm_recursive(dhs, caches, dstate_T=None):  # recursion over the remaining steps
+    N, T, H = dhs.shape
+    dh_T, dc_T = dstate_T if dstate_T is not None else (np.zeros((N, H)), np.zeros((N, H)))
+
+    def back(t, dh, dc):
+        if t < 0:
+            return [], (dh, dc), {}
+        dx_t, (dh, dc), g = rnnlib.lstm_step_backward((dh + dhs[:, t], dc), caches[t])
+        dxs, state, rest = back(t - 1, dh, dc)
+        return dxs + [dx_t], state, {k: g[k] + rest.get(k, 0) for k in g}
+    dxs, state0, grads = back(T - 1, dh_T, dc_T)
+    return np.stack(dxs, axis=1), state0, grads
+
+
+def _bptt_lstm_float32(dhs, caches, dstate_T=None):
+    dx, (dh0, dc0), grads = _bptt_lstm(dhs, caches, dstate_T)
+    return dx.astype(np.float32), (dh0.astype(np.float32), dc0.astype(np.float32)), grads
+
+
+@pytest.mark.parametrize("answer", [_bptt_lstm, _bptt_lstm_list, _bptt_lstm_recursive, _bptt_lstm_float32])
+def test_lstm_backward_correct_answers_written_differently_pass(answer):
+    result = ch2.check_lstm_backward(answer)
+    assert result.passed, result.message
+
+
+def test_lstm_backward_handwritten_slips_are_named():
+    def no_cell_carry(dhs, caches, dstate_T=None):  # passes a zero cell gradient at every step
+        N, T, H = dhs.shape
+        dh = np.zeros((N, H)) if dstate_T is None else dstate_T[0]
+        dx, grads = [], {"W_x": 0, "W_h": 0, "b": 0}
+        for t in reversed(range(T)):
+            dx_t, (dh, dc), g = rnnlib.lstm_step_backward((dh + dhs[:, t], np.zeros((N, H))), caches[t])
+            dx.insert(0, dx_t)
+            grads = {k: grads[k] + g[k] for k in grads}
+        return np.stack(dx, 1), (dh, dc), grads
+
+    def overwrite(dhs, caches, dstate_T=None):
+        N, T, H = dhs.shape
+        dh, dc = dstate_T if dstate_T is not None else (np.zeros((N, H)), np.zeros((N, H)))
+        dx = np.zeros((N, T, caches[0].x_t.shape[1]))
+        for t in reversed(range(T)):
+            dx[:, t], (dh, dc), grads = rnnlib.lstm_step_backward((dh + dhs[:, t], dc), caches[t])
+        return dx, (dh, dc), grads
+
+    def upstream_ignored(dhs, caches, dstate_T=None):
+        N, T, H = dhs.shape
+        dh, dc = dstate_T if dstate_T is not None else (np.zeros((N, H)), np.zeros((N, H)))
+        dx = np.zeros((N, T, caches[0].x_t.shape[1]))
+        grads = {"W_x": 0, "W_h": 0, "b": 0}
+        for t in reversed(range(T)):
+            dx[:, t], (dh, dc), g = rnnlib.lstm_step_backward((dh, dc), caches[t])
+            grads = {k: grads[k] + g[k] for k in grads}
+        return dx, (dh, dc), grads
+
+    def forwards(dhs, caches, dstate_T=None):
+        N, T, H = dhs.shape
+        dh, dc = dstate_T if dstate_T is not None else (np.zeros((N, H)), np.zeros((N, H)))
+        dx = np.zeros((N, T, caches[0].x_t.shape[1]))
+        grads = {"W_x": 0, "W_h": 0, "b": 0}
+        for t in range(T):
+            dx[:, t], (dh, dc), g = rnnlib.lstm_step_backward((dh + dhs[:, t], dc), caches[t])
+            grads = {k: grads[k] + g[k] for k in grads}
+        return dx, (dh, dc), grads
+
+    def no_final(dhs, caches, dstate_T=None):
+        return _bptt_lstm(dhs, caches, None)
+
+    def reversed_dx(dhs, caches, dstate_T=None):
+        dx, state0, grads = _bptt_lstm(dhs, caches, dstate_T)
+        return dx[:, ::-1], state0, grads
+
+    for fn, mistake in [(no_cell_carry, "dc-not-carried"), (overwrite, "grads-overwritten"),
+                        (upstream_ignored, "upstream-not-added"), (forwards, "loop-forwards"),
+                        (no_final, "final-state-ignored"), (reversed_dx, "dx-reversed")]:
+        result = ch2.check_lstm_backward(fn)
+        assert result.mistake == mistake, (fn.__name__, result.message)
+
+
+def test_lstm_backward_right_on_some_cases_only_is_not_blamed():
+    """Right except when dstate_T is None (it unpacks None): a raise, not a catalogued mistake."""
+    def no_none(dhs, caches, dstate_T=None):
+        dh_T, dc_T = dstate_T  # TypeError on the None case
+        return _bptt_lstm(dhs, caches, (dh_T, dc_T))
+    result = ch2.check_lstm_backward(no_none)
+    assert result.status == "raised" and result.mistake is None and "TypeError" in result.message
+    assert f"right on {len(EXERCISES['lstm_backward'].cases()) - 1} of the other" in result.message
+
+
+def test_lstm_backward_mutating_the_caches_is_reported():
+    def in_place(dhs, caches, dstate_T=None):
+        out = _bptt_lstm(dhs, caches, dstate_T)
+        caches[0].W_h[...] = 0.0
+        return out
+    result = ch2.check_lstm_backward(in_place)
+    assert result.status == "mutated-input" and "caches" in result.message

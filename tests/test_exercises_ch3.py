@@ -2,6 +2,7 @@
 the five classic GRU slips are caught when written by hand, and no reader function can make a check raise."""
 
 import numpy as np
+import pytest
 
 import rnnlib
 from rnnlib import conventions, gates
@@ -187,3 +188,136 @@ def test_generic_mismatch_gives_max_abs_diff_and_hint():
     result = ch3.check_gru_step(lambda *a: ch3.gru_step_reference(*a) + 0.25)
     assert result.status == "mismatch"
     assert "max abs diff = 0.25" in result.message and "Hint:" in result.message
+
+
+# --- the whole sequence, backwards (gru_backward from the step caches) --------------------------
+
+def _gru_loss_parts(x, h0, reset_after, **params):
+    """hs (N, T, H) and h_T flattened side by side: L = sum(parts * upstream)."""
+    hs, h_T, _ = rnnlib.gru_forward(x, h0, **params, reset_after=reset_after)
+    return np.concatenate([hs.reshape(len(x), -1), h_T], axis=1)
+
+
+def test_gru_backward_reference_matches_rnnlib_gru_backward():
+    """On the check's own cases, both forms: the same numbers as the library's fused sequence backward."""
+    problems = ch3.gru_backward_problems(np.random.default_rng(EXERCISES["gru_backward"].seed))
+    assert {p["reset_after"] for p in problems} == {True, False}
+    cases = EXERCISES["gru_backward"].cases()
+    assert all(np.array_equal(p["dhs"], c[0]) for p, c in zip(problems, cases))  # the same draws
+    for p in problems:
+        _, _, cache = rnnlib.gru_forward(p["x"], p["h0"], **p["params"], reset_after=p["reset_after"])
+        dx, dh0, grads = ch3.gru_backward_reference(p["dhs"], p["caches"], p["dstate_T"])
+        dx2, dh02, grads2 = rnnlib.gru_backward(p["dhs"], cache, p["dstate_T"])
+        assert set(grads) == set(grads2) == set(p["params"])
+        for a, b in [(dx, dx2), (dh0, dh02)] + [(grads[k], grads2[k]) for k in grads]:
+            assert a.shape == b.shape and np.max(np.abs(a - b)) < 1e-12
+
+
+def test_gru_backward_reference_matches_finite_differences():
+    """L = sum(hs * dhs) + sum(h_T * dh_T), float64, relative error < 1e-7, both forms."""
+    for p in ch3.gru_backward_problems(np.random.default_rng(12)):
+        N, T, H = p["dhs"].shape
+        dh_T = np.zeros((N, H)) if p["dstate_T"] is None else p["dstate_T"]
+        up = np.concatenate([p["dhs"].reshape(N, -1), dh_T], axis=1)
+        dx, dh0, grads = ch3.gru_backward_reference(p["dhs"], p["caches"], p["dstate_T"])
+        inputs = {"x": p["x"], "h0": p["h0"], **p["params"]}
+        analytic = {"x": dx, "h0": dh0, **grads}
+        for name in inputs:
+            num = rnnlib.numerical_gradient(
+                lambda v, name=name: _gru_loss_parts(**{**inputs, name: v}, reset_after=p["reset_after"]),
+                inputs[name].copy(), df=up)
+            assert rnnlib.rel_error(num, analytic[name]) < 1e-7, (name, p["reset_after"])
+
+
+def test_gru_backward_required_mistakes_are_catalogued():
+    assert {"dh-not-carried", "upstream-not-added", "grads-overwritten", "loop-forwards", "cache-off-by-one",
+            "final-state-ignored", "reset-before-backward", "no-b_hn"} <= {
+        m.id for m in EXERCISES["gru_backward"].mistakes}
+
+
+def _bptt_gru(dhs, caches, dstate_T=None):  # a reader's answer, CS231n style
+    N, T, H = dhs.shape
+    dh = np.zeros((N, H)) if dstate_T is None else dstate_T
+    dx = np.zeros((N, T, caches[0].x_t.shape[1]))
+    grads = {}
+    for t in reversed(range(T)):
+        dx[:, t], dh, g = rnnlib.gru_step_backward(dh + dhs[:, t], caches[t])
+        for k, v in g.items():
+            grads[k] = grads.get(k, 0) + v
+    return dx, dh, grads
+
+
+def _bptt_gru_list(dhs, caches, dstate_T=None):  # dx in a list, grads summed with np.sum at the end
+    dh = 0 * dhs[:, -1] if dstate_T is None else dstate_T
+    dxs, gs = [], []
+    for cache, dh_above in zip(caches[::-1], dhs.transpose(1, 0, 2)[::-1]):
+        dx_t, dh, g = rnnlib.gru_step_backward(dh_above + dh, cache)
+        dxs.append(dx_t)
+        gs.append(g)
+    grads = {k: np.sum([g[k] for g in gs], axis=0) for k in gs[0]}
+    return np.stack(dxs[::-1], axis=1), dh, grads
+
+
+@pytest.mark.parametrize("answer", [_bptt_gru, _bptt_gru_list])
+def test_gru_backward_correct_answers_written_differently_pass(answer):
+    result = ch3.check_gru_backward(answer)
+    assert result.passed, result.message
+
+
+def test_gru_backward_handwritten_slips_are_named():
+    def fixed_keys(dhs, caches, dstate_T=None):  # grads initialised for W_x, W_h, b only
+        dx, dh, grads = _bptt_gru(dhs, caches, dstate_T)
+        return dx, dh, {k: grads[k] for k in ("W_x", "W_h", "b")}
+
+    def no_carry(dhs, caches, dstate_T=None):
+        N, T, H = dhs.shape
+        dx = np.zeros((N, T, caches[0].x_t.shape[1]))
+        grads = {}
+        for t in reversed(range(T)):
+            dx[:, t], dh_prev, g = rnnlib.gru_step_backward(dhs[:, t], caches[t])
+            grads = {k: grads.get(k, 0) + v for k, v in g.items()}
+        return dx, dh_prev, grads
+
+    def off_by_one(dhs, caches, dstate_T=None):
+        N, T, H = dhs.shape
+        dh = np.zeros((N, H)) if dstate_T is None else dstate_T
+        dx = np.zeros((N, T, caches[0].x_t.shape[1]))
+        grads = {}
+        for t in range(T - 1, -1, -1):
+            dx[:, t], dh, g = rnnlib.gru_step_backward(dh + dhs[:, t], caches[t - 1])
+            grads = {k: grads.get(k, 0) + v for k, v in g.items()}
+        return dx, dh, grads
+
+    def by_hand_reset_before(dhs, caches, dstate_T=None):  # eq-gru-bwd-before written out, for every cache
+        N, T, H = dhs.shape
+        dh = np.zeros((N, H)) if dstate_T is None else dstate_T
+        dx = np.zeros((N, T, caches[0].x_t.shape[1]))
+        grads = {"W_x": 0, "W_h": 0, "b": 0}
+        for t in reversed(range(T)):
+            c = caches[t]
+            W_h = c.W_h
+            d = dh + dhs[:, t]
+            dz = d * (c.h_prev - c.h_tilde)
+            da_n = d * (1 - c.z) * (1 - c.h_tilde**2)
+            drh = da_n @ W_h[:, 2 * H:].T
+            da_z, da_r = dz * c.z * (1 - c.z), drh * c.h_prev * c.r * (1 - c.r)
+            da = np.concatenate([da_z, da_r, da_n], axis=1)
+            dx[:, t] = da @ c.W_x.T
+            dh = d * c.z + drh * c.r + np.concatenate([da_z, da_r], axis=1) @ W_h[:, :2 * H].T
+            grads["W_x"] = grads["W_x"] + c.x_t.T @ da
+            grads["W_h"] = grads["W_h"] + np.concatenate(
+                [c.h_prev.T @ da_z, c.h_prev.T @ da_r, (c.r * c.h_prev).T @ da_n], axis=1)
+            grads["b"] = grads["b"] + da.sum(axis=0)
+        return dx, dh, grads
+
+    for fn, mistake in [(fixed_keys, "no-b_hn"), (no_carry, "dh-not-carried"), (off_by_one, "cache-off-by-one"),
+                        (by_hand_reset_before, "reset-before-backward")]:
+        result = ch3.check_gru_backward(fn)
+        assert result.mistake == mistake, (fn.__name__, result.message)
+
+
+def test_gru_backward_time_major_dx_is_named_not_just_a_wrong_shape():
+    def time_major(dhs, caches, dstate_T=None):
+        dx, dh0, grads = _bptt_gru(dhs, caches, dstate_T)
+        return dx.transpose(1, 0, 2), dh0, grads
+    assert ch3.check_gru_backward(time_major).mistake == "dx-time-major"

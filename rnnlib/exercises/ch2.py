@@ -21,6 +21,10 @@ check                           the reader writes
 :func:`check_choose_forget_bias`
                                 ``choose_forget_bias() -> float``, checked by measuring the
                                 gradient it lets through 100 steps (:mod:`rnnlib.experiments.gradient_flow`)
+:func:`check_lstm_backward`     ``lstm_backward(dhs, caches, dstate_T=None) -> (dx, (dh0, dc0), grads)``:
+                                backpropagation through time from the T step caches of
+                                :func:`rnnlib.lstm_step_forward`, a loop over
+                                :func:`rnnlib.lstm_step_backward` (rnnlib's sequence convention)
 ==============================  ================================================================
 
 Shapes follow the book: batch-first row vectors, ``x_t`` (N, D), ``h``, ``c`` (N, H),
@@ -29,7 +33,8 @@ Shapes follow the book: batch-first row vectors, ``x_t`` (N, D), ``h``, ``c`` (N
 transposed weight still runs and the mistake can be named.
 
 The seeded cases, the references and the catalogues of named mistakes live in
-:mod:`rnnlib.exercises._ch2_mistakes`; this module builds the checks from them and
+:mod:`rnnlib.exercises._ch2_mistakes` (the sequence backward's in
+:mod:`rnnlib.exercises._ch2_bptt`); this module builds the checks from them and
 re-exports their public names.
 """
 
@@ -45,6 +50,8 @@ from rnnlib.experiments.gradient_flow import gradient_norm_table
 from ._ch2_mistakes import (BACKWARD_MISTAKES, CELL_STATE_MISTAKES, STEP_MISTAKES, TORCH_MISTAKES,
                             cell_backward_cases, cell_backward_reference, cell_state_cases, lstm_step_reference,
                             predict_cell_state_reference, step_cases, torch_cases, torch_to_per_gate_reference)
+from ._ch2_bptt import (LSTM_BACKWARD_MISTAKES, LSTM_BACKWARD_SIZES, LSTM_NO_FINAL,  # noqa: F401 - re-exported
+                        lstm_backward_cases, lstm_backward_problems, lstm_backward_reference)
 from ._ch2_mistakes import SATURATION, SCENARIOS, STEP_SIZES, TORCH_SIZES  # noqa: F401 - re-exported
 from ._check import CheckResult, Exercise, _call, _Raised, guarded, not_attempted, not_callable, reader_raised
 from ._guard import as_real
@@ -124,7 +131,27 @@ def check_predict_cell_state(fn):
 
 
 # ---------------------------------------------------------------------------
-# 5. A forget bias that keeps the gradient alive over 100 steps (measured)
+# 5. The whole sequence, backwards
+# ---------------------------------------------------------------------------
+_SEQUENCE_BACKWARD = Exercise(
+    name="lstm_backward",
+    reference=lstm_backward_reference,
+    make_cases=lstm_backward_cases,
+    mistakes=LSTM_BACKWARD_MISTAKES,
+    hint=("start from dh_next, dc_next = dstate_T (zeros if None); for t from T-1 down to 0: "
+          "dx_t, (dh_next, dc_next), g = rnnlib.lstm_step_backward((dh_next + dhs[:, t], dc_next), "
+          "caches[t]); "
+          "dx[:, t] = dx_t; add g to grads. Return (dx, (dh_next, dc_next), grads)."),
+)
+
+
+def check_lstm_backward(fn):
+    """Check ``fn(dhs, caches, dstate_T=None) -> (dx, (dh0, dc0), grads)`` over T step caches."""
+    return _SEQUENCE_BACKWARD.check(fn)
+
+
+# ---------------------------------------------------------------------------
+# 6. A forget bias that keeps the gradient alive over 100 steps (measured)
 # ---------------------------------------------------------------------------
 BIAS_T = 100
 BIAS_THRESHOLD = 1e-3
@@ -194,6 +221,7 @@ EXERCISES = {
     "cell_backward": _BACKWARD,
     "torch_to_per_gate": _TORCH,
     "predict_cell_state": _CELL_STATE,
+    "lstm_backward": _SEQUENCE_BACKWARD,
 }
 """The exercises checked with :class:`~rnnlib.exercises._check.Exercise`; ``choose_forget_bias`` is
 checked by measurement (:func:`check_choose_forget_bias`)."""

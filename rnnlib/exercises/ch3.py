@@ -15,6 +15,10 @@ check                            the reader writes
 :func:`check_keras_to_torch`     ``keras_to_torch(kernel, recurrent_kernel, bias) -> state_dict``
 :func:`check_count_params`       ``count_params(D, H) -> (n_gru, n_lstm)``
 :func:`check_which_form`         ``which_form(x, params, hs) -> (form, update)``
+:func:`check_gru_backward`       ``gru_backward(dhs, caches, dstate_T=None) -> (dx, dh0, grads)``:
+                                 backpropagation through time from the T step caches of
+                                 :func:`rnnlib.gru_step_forward`, a loop over
+                                 :func:`rnnlib.gru_step_backward` (rnnlib's sequence convention)
 ===============================  ===============================================================
 
 Shapes follow the book: batch-first row vectors, ``x_t`` (N, D), ``h`` (N, H),
@@ -27,12 +31,15 @@ gate order r, z, n read as rnnlib's / Keras's z, r, h, sigmoid and tanh
 swapped, and a forgotten ``b_hn``.
 
 The seeded cases, the references and the catalogues of named mistakes live in
-:mod:`rnnlib.exercises._ch3_mistakes`; this module builds the checks from them and
+:mod:`rnnlib.exercises._ch3_mistakes` (the sequence backward's in
+:mod:`rnnlib.exercises._ch3_bptt`); this module builds the checks from them and
 re-exports their public names.
 """
 
 from __future__ import annotations
 
+from ._ch3_bptt import (GRU_BACKWARD_MISTAKES, GRU_BACKWARD_SIZES, GRU_NO_FINAL,  # noqa: F401 - re-exported
+                        gru_backward_cases, gru_backward_problems, gru_backward_reference)
 from ._ch3_mistakes import (COUNT_MISTAKES, KERAS_MISTAKES, STEP_BEFORE_MISTAKES, STEP_MISTAKES, UPDATE_MISTAKES,
                             WHICH_MISTAKES, count_cases, count_params_reference, gru_step_before_reference,
                             gru_step_reference, keras_cases, keras_to_torch_reference, step_before_cases,
@@ -150,6 +157,25 @@ def check_which_form(fn):
     return _WHICH.check(fn)
 
 
+# ---------------------------------------------------------------------------
+# 7. The whole sequence, backwards
+# ---------------------------------------------------------------------------
+_SEQUENCE_BACKWARD = Exercise(
+    name="gru_backward",
+    reference=gru_backward_reference,
+    make_cases=gru_backward_cases,
+    mistakes=GRU_BACKWARD_MISTAKES,
+    hint=("start from dh_next = dstate_T (zeros if None); for t from T-1 down to 0: "
+          "dx_t, dh_next, g = rnnlib.gru_step_backward(dh_next + dhs[:, t], caches[t]); dx[:, t] = dx_t; "
+          "add g to grads (its keys: b_hn only in the reset-after form). Return (dx, dh_next, grads)."),
+)
+
+
+def check_gru_backward(fn):
+    """Check ``fn(dhs, caches, dstate_T=None) -> (dx, dh0, grads)`` over T step caches."""
+    return _SEQUENCE_BACKWARD.check(fn)
+
+
 EXERCISES = {
     "gru_step": _STEP,
     "gru_step_before": _STEP_BEFORE,
@@ -157,4 +183,5 @@ EXERCISES = {
     "keras_to_torch": _KERAS,
     "count_params": _COUNT,
     "which_form": _WHICH,
+    "gru_backward": _SEQUENCE_BACKWARD,
 }
