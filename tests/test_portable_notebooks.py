@@ -84,3 +84,8 @@ def test_run_rewrites_a_copy_of_the_book_once(tmp_path):
         text = json.dumps(json.loads(path.read_text())["cells"])
         assert "{cite:" not in text, path.name
     assert ":all:" in (book / "references.md").read_text()
+
+
+def test_the_committed_book_is_already_rewritten():
+    """A chapter edited without running the tool afterwards fails here, naming it."""
+    assert P.run(ROOT / "book", check=True) == [], "run `python tools/portable_notebooks.py`"
