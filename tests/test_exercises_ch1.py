@@ -237,20 +237,20 @@ def test_correct_readout_answers_pass_however_written():
     assert "float32" in ch1.check_readout_loss(_float32_answer).message
 
 
-def _typed(scale=None, naive=False, db_axes=(0, 1), dz_W=lambda dz, W: dz @ W.T):
+def _typed(scale=None, naive=False, db_axes=(0, 1), dz_W=lambda dz, W: dz @ W.T, axis=2, sign=1):
     """A direct answer, as a reader types it, with one slip at a time."""
     def f(hs, W_hy, b_y, targets):
         N, T, H = hs.shape
         M = N * T if scale is None else scale(N, T)
         z = hs @ W_hy + b_y
-        e = np.exp(z) if naive else np.exp(z - np.max(z, axis=2, keepdims=True))
-        p = e / np.sum(e, axis=2, keepdims=True)
+        e = np.exp(z) if naive else np.exp(z - np.max(z, axis=axis, keepdims=True))
+        p = e / np.sum(e, axis=axis, keepdims=True)
         onehot = np.zeros_like(p)
         for n in range(N):
             for t in range(T):
                 onehot[n, t, targets[n, t]] = 1.0
         loss = -np.sum(onehot * np.log(p)) / M
-        dz = (p - onehot) / M
+        dz = sign * (p - onehot) / M
         dW_hy = np.tensordot(hs, dz, axes=([0, 1], [0, 1]))
         return loss, dz_W(dz, W_hy), dW_hy, dz.sum(axis=db_axes)
     return f
@@ -264,6 +264,8 @@ def test_handwritten_readout_mistakes_are_named():
         "no-max-subtraction": _typed(naive=True),
         "db-not-summed-over-time": _typed(db_axes=0),
         "W_hy-not-transposed": _typed(dz_W=lambda dz, W: dz @ W),
+        "softmax-over-time": _typed(axis=1),
+        "gradient-sign": _typed(sign=-1),
     }
     for mistake, answer in cases.items():
         result = ch1.check_readout_loss(answer)
