@@ -142,7 +142,7 @@ def _marked(v):
         return type(v)(_marked(x) for x in v)
     try:
         a = np.asarray(v, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
+    except Exception:  # noqa: BLE001 - whatever the reader returned: compared as it is
         return v
     if np.all(np.isfinite(a)):
         return v
