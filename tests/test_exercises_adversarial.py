@@ -432,6 +432,75 @@ def gru_back_nan(dhs, caches, dstate_T=None):
     dx, dh0, grads = ch3.gru_backward_reference(dhs, caches, dstate_T)
     return dx * np.nan, dh0, grads
 
+# --- ch1.readout_loss ---------------------------------------------------------------------------
+READOUT = ch1.check_readout_loss
+
+
+def _readout_parts(hs, W_hy, b_y, targets):
+    z = hs @ W_hy + b_y
+    return z, np.eye(W_hy.shape[1])[targets], hs.shape[0] * hs.shape[1]
+
+
+@answer(READOUT, "accept")
+def readout_log_softmax(hs, W_hy, b_y, targets):
+    z, onehot, M = _readout_parts(hs, W_hy, b_y, targets)
+    logp = z - z.max(-1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
+    dz = (np.exp(logp) - onehot) / M
+    return (-(logp * onehot).sum() / M, dz @ W_hy.T, np.einsum("nth,ntv->hv", hs, dz),
+            dz.reshape(-1, dz.shape[-1]).sum(0))
+
+
+@answer(READOUT, "accept")
+def readout_lists(hs, W_hy, b_y, targets):  # lists for the loss, a 0-d array for it
+    z, onehot, M = _readout_parts(hs, W_hy, b_y, targets)
+    p = softmax(z, axis=-1)
+    dz = (p - onehot) / M
+    losses = [-math.log(p[n, t, targets[n, t]]) for n in range(hs.shape[0]) for t in range(hs.shape[1])]
+    dW_hy = np.tensordot(hs, dz, axes=([0, 1], [0, 1]))
+    return np.array(sum(losses) / M), dz @ W_hy.T, dW_hy, dz.sum((0, 1))
+
+
+@answer(READOUT, "no-max-subtraction")
+def readout_naive_exp(hs, W_hy, b_y, targets):
+    z, onehot, M = _readout_parts(hs, W_hy, b_y, targets)
+    p = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    dz = (p - onehot) / M
+    dW_hy = np.tensordot(hs, dz, axes=([0, 1], [0, 1]))
+    return -np.log((p * onehot).sum(-1)).mean(), dz @ W_hy.T, dW_hy, dz.sum((0, 1))
+
+
+@answer(READOUT, "divided-by-N")
+def readout_per_sequence(hs, W_hy, b_y, targets):
+    z, onehot, _ = _readout_parts(hs, W_hy, b_y, targets)
+    p = softmax(z, axis=-1)
+    dz = (p - onehot) / len(hs)
+    dW_hy = np.tensordot(hs, dz, axes=([0, 1], [0, 1]))
+    return -np.log((p * onehot).sum(-1)).sum() / len(hs), dz @ W_hy.T, dW_hy, dz.sum((0, 1))
+
+
+@answer(READOUT, "survive")
+def readout_seterr_raise_naive(hs, W_hy, b_y, targets):
+    np.seterr(all="raise")
+    return readout_naive_exp(hs, W_hy, b_y, targets)
+
+
+@answer(READOUT, "survive")
+def readout_returns_generator(hs, W_hy, b_y, targets):
+    return (a for a in readout_log_softmax(hs, W_hy, b_y, targets))
+
+
+@answer(READOUT, "survive")
+def readout_overwrites_targets(hs, W_hy, b_y, targets):
+    targets[...] = 0
+    return readout_log_softmax(hs, W_hy, b_y, targets)
+
+
+@answer(READOUT, "survive")
+def readout_loops(hs, W_hy, b_y, targets):
+    while True:
+        pass
+
 
 # --- ch2.choose_forget_bias ---------------------------------------------------------------------------
 BIAS = ch2.check_choose_forget_bias

@@ -176,3 +176,131 @@ def test_hand_written_check_helpers_say_what_happened():
     r = _check.result(True, "passed", "f: correct! " + "word " * 30, mistake=None)
     assert r.passed and max(len(line) for line in str(r).splitlines()) <= _check.WIDTH
     assert "\n" not in r.message  # only the printed text is wrapped
+
+
+# --- the readout and its loss (issue 14: chapter 1 back-propagates a real loss) ---------
+def test_required_readout_mistakes_are_catalogued():
+    ids = {m.id for m in EXERCISES["readout_loss"].mistakes}
+    assert {"not-averaged", "divided-by-N", "no-max-subtraction", "db-not-summed-over-time",
+            "W_hy-not-transposed", "dW_hy-transposed"} <= ids
+
+
+def _loop_answer(hs, W_hy, b_y, targets):  # one position at a time, as a beginner writes it
+    N, T, H = hs.shape
+    V = W_hy.shape[1]
+    loss, dhs = 0.0, np.zeros_like(hs)
+    dW_hy, db_y = np.zeros((H, V)), np.zeros(V)
+    for n in range(N):
+        for t in range(T):
+            z = hs[n, t] @ W_hy + b_y
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            loss -= np.log(p[targets[n, t]]) / (N * T)
+            dz = p.copy()
+            dz[targets[n, t]] -= 1
+            dz /= N * T
+            dhs[n, t] = W_hy @ dz
+            dW_hy += np.outer(hs[n, t], dz)
+            db_y += dz
+    return loss, dhs, dW_hy, db_y
+
+
+def _einsum_answer(hs, W_hy, b_y, targets):  # log-sum-exp and einsum
+    z = np.einsum("nth,hv->ntv", hs, W_hy) + b_y
+    m = z.max(axis=-1, keepdims=True)
+    logp = z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(logp, targets[..., None], axis=-1)
+    dz = np.exp(logp)
+    np.put_along_axis(dz, targets[..., None], np.take_along_axis(dz, targets[..., None], -1) - 1, -1)
+    dz /= targets.size
+    return (-picked.mean(), np.einsum("ntv,hv->nth", dz, W_hy), np.einsum("nth,ntv->hv", hs, dz),
+            dz.sum(axis=(0, 1)))
+
+
+def _rnnlib_answer(hs, W_hy, b_y, targets):  # the chapter's tools: Linear and softmax_cross_entropy
+    readout = rnnlib.Linear(*W_hy.shape)
+    readout.params.update(W=W_hy.copy(), b=b_y.copy())
+    loss, dz = rnnlib.softmax_cross_entropy(readout.forward(hs), targets)
+    dhs = readout.backward(dz)
+    return loss, dhs, readout.grads["W"], readout.grads["b"]
+
+
+def _float32_answer(hs, W_hy, b_y, targets):
+    out = _einsum_answer(hs.astype(np.float32), W_hy.astype(np.float32), b_y.astype(np.float32), targets)
+    return tuple(np.float32(o) if np.ndim(o) == 0 else o for o in out)
+
+
+def test_correct_readout_answers_pass_however_written():
+    for answer in (_loop_answer, _einsum_answer, _rnnlib_answer, _float32_answer):
+        result = ch1.check_readout_loss(answer)
+        assert result.passed, (answer.__name__, result.message)
+    assert "float32" in ch1.check_readout_loss(_float32_answer).message
+
+
+def _typed(scale=None, naive=False, db_axes=(0, 1), dz_W=lambda dz, W: dz @ W.T, axis=2, sign=1):
+    """A direct answer, as a reader types it, with one slip at a time."""
+    def f(hs, W_hy, b_y, targets):
+        N, T, H = hs.shape
+        M = N * T if scale is None else scale(N, T)
+        z = hs @ W_hy + b_y
+        e = np.exp(z) if naive else np.exp(z - np.max(z, axis=axis, keepdims=True))
+        p = e / np.sum(e, axis=axis, keepdims=True)
+        onehot = np.zeros_like(p)
+        for n in range(N):
+            for t in range(T):
+                onehot[n, t, targets[n, t]] = 1.0
+        loss = -np.sum(onehot * np.log(p)) / M
+        dz = sign * (p - onehot) / M
+        dW_hy = np.tensordot(hs, dz, axes=([0, 1], [0, 1]))
+        return loss, dz_W(dz, W_hy), dW_hy, dz.sum(axis=db_axes)
+    return f
+
+
+def test_handwritten_readout_mistakes_are_named():
+    assert ch1.check_readout_loss(_typed()).passed
+    cases = {
+        "not-averaged": _typed(scale=lambda N, T: 1),
+        "divided-by-N": _typed(scale=lambda N, T: N),
+        "no-max-subtraction": _typed(naive=True),
+        "db-not-summed-over-time": _typed(db_axes=0),
+        "W_hy-not-transposed": _typed(dz_W=lambda dz, W: dz @ W),
+        "softmax-over-time": _typed(axis=1),
+        "gradient-sign": _typed(sign=-1),
+    }
+    for mistake, answer in cases.items():
+        result = ch1.check_readout_loss(answer)
+        assert result.status == "known-mistake" and result.mistake == mistake, (mistake, result.message)
+    overflow = ch1.check_readout_loss(_typed(naive=True))
+    assert "np.exp(800) overflows" in overflow.message and "z.max(axis=-1" in overflow.message
+
+
+def test_an_answer_that_is_nan_everywhere_is_not_blamed_on_the_overflow():
+    def all_nan(hs, W_hy, b_y, targets):
+        return (np.nan, np.full(hs.shape, np.nan), np.full(W_hy.shape, np.nan), np.full(b_y.shape, np.nan))
+
+    result = ch1.check_readout_loss(all_nan)
+    assert not result.passed and result.mistake is None and result.status == "mismatch"
+
+
+def test_readout_reference_agrees_with_finite_differences():
+    """dhs, dW_hy, db_y of the reference against centred differences of its loss (float64, 1e-7)."""
+    for hs, W_hy, b_y, targets in ch1.readout_cases(np.random.default_rng(7))[:4]:
+        _, dhs, dW_hy, db_y = ch1.readout_loss_reference(hs, W_hy, b_y, targets)
+        numeric = {
+            "hs": rnnlib.numerical_gradient(lambda v: ch1.readout_loss_reference(v, W_hy, b_y, targets)[0],
+                                            hs.copy()),
+            "W_hy": rnnlib.numerical_gradient(lambda v: ch1.readout_loss_reference(hs, v, b_y, targets)[0],
+                                              W_hy.copy()),
+            "b_y": rnnlib.numerical_gradient(lambda v: ch1.readout_loss_reference(hs, W_hy, v, targets)[0],
+                                             b_y.copy()),
+        }
+        for name, analytic in (("hs", dhs), ("W_hy", dW_hy), ("b_y", db_y)):
+            assert rnnlib.rel_error(numeric[name], analytic) < 1e-7, name
+
+
+def test_readout_overflow_case_overflows_a_naive_softmax_only():
+    hs, W_hy, b_y, targets = ch1.readout_cases(np.random.default_rng(0))[-1]
+    z = hs @ W_hy + b_y
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert not np.all(np.isfinite(np.exp(z)))
+    assert all(np.all(np.isfinite(o)) for o in ch1.readout_loss_reference(hs, W_hy, b_y, targets))

@@ -10,6 +10,8 @@ check                       the reader writes
 :func:`check_rnn_step_backward`
                             ``rnn_step_backward(dh_next, x_t, h_prev, h_next, W_xh, W_hh)
                             -> (dx_t, dh_prev, dW_xh, dW_hh, db_h)``
+:func:`check_readout_loss`  ``readout_loss(hs, W_hy, b_y, targets) -> (loss, dhs, dW_hy, db_y)``:
+                            readout, mean softmax cross-entropy over N T, and its backward
 :func:`check_count_params`  ``count_params(D, H, V) -> int`` (RNN + linear readout)
 :func:`check_predict_regime`
                             ``predict_regime(rho) -> "vanish" | "explode" | "neither"``
@@ -20,6 +22,9 @@ Shapes follow the book: batch-first row vectors, ``x_t`` (N, D), ``h`` (N, H),
 ``W_xh`` (D, H), ``W_hh`` (H, H), ``b_h`` (H,), ``x`` (N, T, D).
 The first cases of the step checks have D == H, so that a transposed
 ``W_xh`` still runs and can be named rather than only raising a shape error.
+
+The readout-and-loss exercise's cases, reference and catalogue of mistakes live in
+:mod:`rnnlib.exercises._ch1_mistakes`; this module builds its check and re-exports them.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import numpy as np
 
 from rnnlib.activations import sigmoid
 from rnnlib.experiments.radius import RadiusExperiment, classify_regime, radius_sweep
+from ._ch1_mistakes import (OVERFLOW_LOGIT, READOUT_MISTAKES, READOUT_SIZES,  # noqa: F401 - re-exported
+                            OverflowAwareExercise, readout_cases, readout_loss_reference)
 from ._check import WIDTH, Exercise, Mistake
 
 # ---------------------------------------------------------------------------
@@ -195,6 +202,27 @@ _BACKWARD = Exercise(
 def check_rnn_step_backward(fn):
     """Check ``fn(dh_next, x_t, h_prev, h_next, W_xh, W_hh) -> (dx_t, dh_prev, dW_xh, dW_hh, db_h)``."""
     return _BACKWARD.check(fn)
+
+
+# ---------------------------------------------------------------------------
+# 2b. The readout, its loss and their backward (catalogue in _ch1_mistakes)
+# ---------------------------------------------------------------------------
+_READOUT = OverflowAwareExercise(
+    name="readout_loss",
+    width=WIDTH,
+    reference=readout_loss_reference,
+    make_cases=readout_cases,
+    mistakes=READOUT_MISTAKES,
+    hint=("z = hs @ W_hy + b_y; p = softmax over the last axis (subtract the max first); "
+          "loss = mean of -log p[target] over N*T; dz = (p - onehot) / (N*T); dhs = dz @ W_hy.T; "
+          "dW_hy = sum over n, t of h^T dz, (H, V); db_y = dz.sum(axis=(0, 1)). "
+          "Return (loss, dhs, dW_hy, db_y)."),
+)
+
+
+def check_readout_loss(fn):
+    """Check ``fn(hs, W_hy, b_y, targets) -> (loss, dhs, dW_hy, db_y)``, the mean softmax CE."""
+    return _READOUT.check(fn)
 
 
 # ---------------------------------------------------------------------------
@@ -389,6 +417,7 @@ def check_rnn_sequence(fn):
 EXERCISES = {
     "rnn_step": _STEP,
     "rnn_step_backward": _BACKWARD,
+    "readout_loss": _READOUT,
     "count_params": _COUNT,
     "predict_regime": _REGIME,
     "rnn_sequence": _SEQUENCE,
