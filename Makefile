@@ -99,7 +99,7 @@ lab-setup: venv
 lab: lab-setup
 	$(VENV)/bin/jupyter lab book/
 
-# JupyterLab in Chromium, every chapter with widgets, several runs each
+# JupyterLab and Notebook 7 in Chromium, every chapter with widgets, several runs each
 # (tests/browser/test_lab.py; `make browser` runs a seeded subset).
 lab-test: venv lab-setup
 	LAB_TEST_ALL=1 $(PYTEST) tests/browser/test_lab.py
