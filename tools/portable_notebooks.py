@@ -67,7 +67,7 @@ BIBLIOGRAPHY_ALL = "```{bibliography}\n:all:\n```"
 
 TOC = ROOT / "_toc.yml"
 NUMBERING_ID = "myst-numbering"
-SOLUTION_BODY = "The code below (in Jupyter its cell is collapsed: click the three dots to open it)."
+SOLUTION_BODY = "The solution is the code below (in Jupyter its cell is collapsed: click the three dots to open it)."
 SOLUTION_START_BARE = re.compile(r"\A```\{solution-start\}(?P<head>[^\n]*\n(?::[\w-]+:[^\n]*\n)*)```\s*\Z")
 
 EQUATION_FIXES = {
