@@ -37,9 +37,11 @@ HTML noise (issue 13):
   the code cells between them into the collapsed solution box; jupyterlab-myst
   cannot (it draws "Start of Solution to Exercise 1" as a box of its own, empty,
   and the end as a second empty box). The start directive gets a one-line body,
-  :data:`SOLUTION_BODY`, which says where the code is: in Jupyter the box is no
-  longer empty, in the HTML it is the first line inside the box. The empty end
-  box remains (jupyterlab-myst 2.7.0's ``solution-end`` takes no body or options).
+  :data:`SOLUTION_BODY`, which says where the code is: in Jupyter the collapsed
+  box is no longer empty. sphinx-exercise replaces a gated box's content with
+  the cells between start and end, so the HTML and the PDF never show the line
+  (checked in the ``-W`` build). The empty end box remains (jupyterlab-myst
+  2.7.0's ``solution-end`` takes no body or options).
 * **equation (2.12)** (``eq-lstm-bwd-preact``) was one line too wide for the
   page: now two rows in an ``aligned`` block.
 """
