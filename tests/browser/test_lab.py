@@ -9,7 +9,9 @@ config, data, runtime and workspace folders) serving a temporary copy of
   is visible in the rendered Markdown cells, and the display equations are
   typeset (KaTeX, from jupyterlab-myst); the widget manager logs no
   "Unsatisfied version" warning;
-* **Run All**, then every live control (slider, drop-down) of every live
+* **Run All**; no two texts of a widget's controls overlap at a window width of
+  1400 or 1000 px (the figures' own text: ``tests/test_figure_text.py``); then
+  every live control (slider, drop-down) of every live
   widget is moved once, and the figure it draws must change within
   :data:`RESPONSE_S` seconds. A widget that never answers is *dead*: the bug of
   ipykernel 7.1-7.3 (ipykernel #1554).
@@ -299,6 +301,38 @@ def _save_and_reopen(browser, lab, ui, chapter, page, run):
         context.close()
 
 
+WIDGET_TEXT_OVERLAPS_JS = """
+() => {
+  const leaves = [...document.querySelectorAll('NOTEBOOK .jp-OutputArea-output .jupyter-widgets *')]
+    .filter(el => el.children.length === 0 && el.textContent.trim() && el.offsetParent !== null);
+  const boxes = leaves.map(el => [el.textContent.trim().slice(0, 30), el.getBoundingClientRect()])
+    .filter(([, r]) => r.width > 0 && r.height > 0);
+  const out = [];
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, ra] = boxes[i], [b, rb] = boxes[j];
+      const w = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+      const h = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+      if (w > 1 && h > 1) out.push(`${a} / ${b}`);
+    }
+  return out;
+}
+""".replace("NOTEBOOK", NOTEBOOK)
+
+
+def _widget_text_overlaps(page, widths=(1400, 1000)):
+    """{width: overlapping texts} of the widgets' controls (labels, read-outs, menus) at each window width."""
+    found = {}
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(500)
+        bad = page.evaluate(WIDGET_TEXT_OVERLAPS_JS)
+        if bad:
+            found[width] = bad[:5]
+    page.set_viewport_size({"width": widths[0], "height": 1000})
+    return found
+
+
 def _arrow_down_moves_cells(page):
     """In command mode, ArrowDown on a focused cell selects the next cell (the shortcut kept working)."""
     active = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
@@ -342,6 +376,8 @@ def test_chapter_renders_and_its_live_widgets_respond(browser, lab, ui, chapter,
         assert tracebacks == 0, f"{chapter}: a cell raised ({errors.count()} stderr outputs)"
         live = page.evaluate(LIVE_WIDGETS_JS)
         assert live, f"{chapter}: no live widget rendered after Run All"
+        overlaps = _widget_text_overlaps(page)
+        assert overlaps == {}, f"{ui} {chapter}: widget texts overlap at these window widths: {overlaps}"
         dead = {}
         for k in live:
             area = page.locator(f'[data-test-live="{k}"]')
