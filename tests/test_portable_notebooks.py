@@ -80,7 +80,8 @@ def test_equation_numbering_cell_is_first_removed_in_html_and_idempotent():
     P.transform_notebook(nb, "05_x.ipynb", {}, {}, chapter=5)
     first = nb.cells[0]
     assert first.id == P.NUMBERING_ID and first.metadata["tags"] == ["remove-cell"]
-    assert first.source == '---\nnumbering:\n  equation:\n    enumerator: "5.%s"\n---'
+    assert first.source == ('---\nnumbering:\n  equation:\n    enumerator: "5.%s"\n'
+                            '  exercise:\n    enumerator: "5.%s"\n---')
     assert nb.cells[1].source.startswith("(ch-x)=")
     P.transform_notebook(nb, "05_x.ipynb", {}, {}, chapter=5)
     assert len(nb.cells) == 3  # idempotent

@@ -29,10 +29,11 @@ HTML noise (issue 13):
   (2), ... where the HTML book says (2.1), (2.2). Each chapter of the numbered
   part of ``_toc.yml`` gets a first Markdown cell (id ``myst-numbering``,
   tagged ``remove-cell``, so Sphinx and the PDF never see it) holding mystmd
-  front matter, ``numbering: {equation: {enumerator: "2.%s"}}``: jupyterlab-myst
-  reads the front matter of a notebook's first Markdown cell and formats every
-  equation number and ``{eq}`` reference with it. Every display equation of the
-  book is a labelled ``{math}``, numbered in order in both, so the numbers agree.
+  front matter, ``numbering: {equation: {enumerator: "2.%s"}, exercise: ...}``:
+  jupyterlab-myst reads the front matter of a notebook's first Markdown cell and
+  formats every equation and exercise number, and every reference to them, with
+  it. Every display equation of the book is a labelled ``{math}``, numbered in
+  order in both, so the numbers agree (Exercise 2.1, (2.1)).
 * **gated solutions** (``{solution-start}`` ... ``{solution-end}``): Sphinx puts
   the code cells between them into the collapsed solution box; jupyterlab-myst
   cannot (it draws "Start of Solution to Exercise 1" as a box of its own, empty,
@@ -69,6 +70,8 @@ BIBLIOGRAPHY_ALL = "```{bibliography}\n:all:\n```"
 
 TOC = ROOT / "_toc.yml"
 NUMBERING_ID = "myst-numbering"
+#: What Sphinx numbers per chapter (5.1) and jupyterlab-myst per notebook (1) in Markdown cells.
+NUMBERED = ("equation", "exercise")
 SOLUTION_BODY = "The solution is the code below (in Jupyter its cell is collapsed: click the three dots to open it)."
 SOLUTION_START_BARE = re.compile(r"\A```\{solution-start\}(?P<head>[^\n]*\n(?::[\w-]+:[^\n]*\n)*)```\s*\Z")
 
@@ -207,7 +210,8 @@ def chapter_numbers(toc: Path = TOC) -> dict[str, int]:
 def numbering_cell(chapter: int) -> dict:
     """The first Markdown cell of chapter ``chapter``: mystmd front matter for jupyterlab-myst, removed in the book."""
     return nbformat.v4.new_markdown_cell(
-        f"---\nnumbering:\n  equation:\n    enumerator: \"{chapter}.%s\"\n---",
+        "---\nnumbering:\n" + "".join(f"  {kind}:\n    enumerator: \"{chapter}.%s\"\n" for kind in NUMBERED)
+        + "---",
         id=NUMBERING_ID, metadata={"tags": ["remove-cell"]})
 
 
