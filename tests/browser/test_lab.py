@@ -400,3 +400,18 @@ def test_chapter_renders_and_its_live_widgets_respond(browser, lab, ui, chapter,
         except Exception:
             pass
         context.close()
+
+
+def test_the_overlap_check_sees_overlapping_widget_texts(browser):
+    """The check of widget texts can fail: two labels drawn on top of each other are found."""
+    page = browser.new_page(viewport={"width": 1000, "height": 600})
+    try:
+        page.set_content(
+            '<div class="jp-NotebookPanel"><div class="jp-OutputArea-output"><div class="jupyter-widgets"'
+            ' style="position:relative;height:80px">'
+            '<span style="position:absolute;left:0;top:0">step t</span>'
+            '<span style="position:absolute;left:10px;top:4px">bias shift</span>'
+            '<span style="position:absolute;left:300px;top:0">apart</span></div></div></div>')
+        assert page.evaluate(WIDGET_TEXT_OVERLAPS_JS) == ["step t / bias shift"]
+    finally:
+        page.close()
