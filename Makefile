@@ -99,8 +99,8 @@ lab-setup: venv
 lab: lab-setup
 	$(VENV)/bin/jupyter lab book/
 
-# JupyterLab in Chromium, every chapter with widgets, several runs each
-# (tests/browser/test_lab.py; `make browser` runs a seeded subset).
+# JupyterLab and Notebook 7 in Chromium, every chapter with widgets, several runs each
+# (tests/browser/test_lab.py, 32 runs, ~50 min; `make browser` runs a seeded subset, ~2-4 min).
 lab-test: venv lab-setup
 	LAB_TEST_ALL=1 $(PYTEST) tests/browser/test_lab.py
 

@@ -67,6 +67,44 @@ def test_exercise_stubs_and_their_checks_are_hidden_in_html_only():
     assert [c.metadata.get("tags", []) for c in nb.cells] == tags  # idempotent
 
 
+def test_chapter_numbers_follow_the_numbered_part_of_the_toc():
+    numbers = P.chapter_numbers()
+    assert numbers["01_simple_rnn.ipynb"] == 1 and numbers["05_counting_cell.ipynb"] == 5
+    assert numbers["10_performance.ipynb"] == 9  # 09 is not in the book: Sphinx counts positions
+    assert "notation.ipynb" not in numbers and "intro.ipynb" not in numbers
+
+
+def test_equation_numbering_cell_is_first_removed_in_html_and_idempotent():
+    md = nbformat.v4.new_markdown_cell
+    nb = _nb(md("(ch-x)=\n# Title"), md("```{math}\n:label: eq-a\na = b\n```"))
+    P.transform_notebook(nb, "05_x.ipynb", {}, {}, chapter=5)
+    first = nb.cells[0]
+    assert first.id == P.NUMBERING_ID and first.metadata["tags"] == ["remove-cell"]
+    assert first.source == ('---\nnumbering:\n  equation:\n    enumerator: "5.%s"\n'
+                            '  exercise:\n    enumerator: "5.%s"\n---')
+    assert nb.cells[1].source.startswith("(ch-x)=")
+    P.transform_notebook(nb, "05_x.ipynb", {}, {}, chapter=5)
+    assert len(nb.cells) == 3  # idempotent
+    P.transform_notebook(nb, "05_x.ipynb", {}, {}, chapter=9)  # the chapter moved in the toc
+    assert len(nb.cells) == 3 and '"9.%s"' in nb.cells[0].source
+    P.transform_notebook(nb, "05_x.ipynb", {}, {}, chapter=None)  # no longer numbered
+    assert nb.cells[0].source.startswith("(ch-x)=")
+    nbformat.validate(nb)
+
+
+def test_bare_solution_start_gets_a_body_once():
+    md = nbformat.v4.new_markdown_cell
+    nb = _nb(md("```{solution-start} ex-a\n:class: dropdown\n```"), md("```{solution-end}\n```"),
+             md("```{solution-start} ex-b\n:class: dropdown\n\nOwn text.\n```"))
+    P.add_solution_bodies(nb.cells)
+    assert nb.cells[0].source == ("```{solution-start} ex-a\n:class: dropdown\n\n" + P.SOLUTION_BODY
+                                  + "\n```")
+    assert nb.cells[1].source == "```{solution-end}\n```"
+    assert nb.cells[2].source.endswith("Own text.\n```")  # a body of its own stays
+    P.add_solution_bodies(nb.cells)
+    assert nb.cells[0].source.count(P.SOLUTION_BODY) == 1
+
+
 def test_wide_equation_is_split_in_two_rows():
     old = next(iter(P.EQUATION_FIXES))
     nb = _nb(nbformat.v4.new_markdown_cell("```{math}\n:label: eq-lstm-bwd-preact\n" + old + "```"))
@@ -83,6 +121,10 @@ def test_run_rewrites_a_copy_of_the_book_once(tmp_path):
         nbformat.validate(nbformat.read(path, as_version=4))
         text = json.dumps(json.loads(path.read_text())["cells"])
         assert "{cite:" not in text, path.name
+        cells = json.loads(path.read_text())["cells"]
+        assert cells[0]["id"] == P.NUMBERING_ID, path.name
+        assert not any(c["cell_type"] == "markdown" and P.SOLUTION_START_BARE.match("".join(c["source"]))
+                       for c in cells), path.name
     assert ":all:" in (book / "references.md").read_text()
 
 

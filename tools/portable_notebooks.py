@@ -25,6 +25,24 @@ HTML noise (issue 13):
 * **exercise stubs** (a code cell raising ``NotImplementedError`` outside a
   solution) and the check cell under each: tagged ``hide-cell``, so the HTML
   shows them collapsed; in Jupyter they are unchanged.
+* **equation numbers**: jupyterlab-myst numbers a notebook's equations (1),
+  (2), ... where the HTML book says (2.1), (2.2). Each chapter of the numbered
+  part of ``_toc.yml`` gets a first Markdown cell (id ``myst-numbering``,
+  tagged ``remove-cell``, so Sphinx and the PDF never see it) holding mystmd
+  front matter, ``numbering: {equation: {enumerator: "2.%s"}, exercise: ...}``:
+  jupyterlab-myst reads the front matter of a notebook's first Markdown cell and
+  formats every equation and exercise number, and every reference to them, with
+  it. Every display equation of the book is a labelled ``{math}``, numbered in
+  order in both, so the numbers agree (Exercise 2.1, (2.1)).
+* **gated solutions** (``{solution-start}`` ... ``{solution-end}``): Sphinx puts
+  the code cells between them into the collapsed solution box; jupyterlab-myst
+  cannot (it draws "Start of Solution to Exercise 1" as a box of its own, empty,
+  and the end as a second empty box). The start directive gets a one-line body,
+  :data:`SOLUTION_BODY`, which says where the code is: in Jupyter the collapsed
+  box is no longer empty. sphinx-exercise replaces a gated box's content with
+  the cells between start and end, so the HTML and the PDF never show the line
+  (checked in the ``-W`` build). The empty end box remains (jupyterlab-myst
+  2.7.0's ``solution-end`` takes no body or options).
 * **equation (2.12)** (``eq-lstm-bwd-preact``) was one line too wide for the
   page: now two rows in an ``aligned`` block.
 """
@@ -49,6 +67,13 @@ CITE = re.compile(r"\{cite:(?P<kind>[tp])\}`(?P<keys>[^`]+)`")
 SOLUTION_START, SOLUTION_END = "{solution-start}", "{solution-end}"
 BIBLIOGRAPHY = "```{bibliography}\n```"
 BIBLIOGRAPHY_ALL = "```{bibliography}\n:all:\n```"
+
+TOC = ROOT / "_toc.yml"
+NUMBERING_ID = "myst-numbering"
+#: What Sphinx numbers per chapter (5.1) and jupyterlab-myst per notebook (1) in Markdown cells.
+NUMBERED = ("equation", "exercise")
+SOLUTION_BODY = "The solution is the code below (in Jupyter its cell is collapsed: click the three dots to open it)."
+SOLUTION_START_BARE = re.compile(r"\A```\{solution-start\}(?P<head>[^\n]*\n(?::[\w-]+:[^\n]*\n)*)```\s*\Z")
 
 EQUATION_FIXES = {
     # (2.12): four terms in one row overflowed the page (scrollWidth 864 of 703 px).
@@ -166,8 +191,63 @@ def tag_exercise_stubs(cells) -> None:
                 tags.append("hide-cell")
 
 
-def transform_notebook(nb: dict, name: str, labels, authors) -> dict:
-    """The notebook ``nb`` (file ``name``) with every rewrite applied, in place; returned."""
+def chapter_numbers(toc: Path = TOC) -> dict[str, int]:
+    """file name (``05_counting_cell.ipynb``) -> chapter number, for the numbered part of ``_toc.yml``.
+
+    Sphinx numbers the chapters by their position in the numbered part (so
+    ``10_performance`` is chapter 9), and their equations (chapter.k).
+    """
+    import yaml
+
+    numbers = {}
+    for part in yaml.safe_load(toc.read_text()).get("parts", []):
+        if part.get("numbered"):
+            for k, chapter in enumerate(part.get("chapters", []), start=len(numbers) + 1):
+                numbers[Path(chapter["file"]).name + ".ipynb"] = k
+    return numbers
+
+
+def numbering_cell(chapter: int) -> dict:
+    """The first Markdown cell of chapter ``chapter``: mystmd front matter for jupyterlab-myst, removed in the book."""
+    return nbformat.v4.new_markdown_cell(
+        "---\nnumbering:\n" + "".join(f"  {kind}:\n    enumerator: \"{chapter}.%s\"\n" for kind in NUMBERED)
+        + "---",
+        id=NUMBERING_ID, metadata={"tags": ["remove-cell"]})
+
+
+def set_equation_numbering(nb: dict, chapter: int | None) -> None:
+    """Insert, update or (``chapter=None``) remove the :func:`numbering_cell` at the top of ``nb``."""
+    cells = nb["cells"]
+    has = bool(cells) and cells[0].get("id") == NUMBERING_ID
+    if chapter is None:
+        if has:
+            del cells[0]
+        return
+    want = numbering_cell(chapter)
+    if has:
+        if _source(cells[0]) != want["source"]:
+            _set_source(cells[0], want["source"])
+        tags = cells[0].setdefault("metadata", {}).setdefault("tags", [])
+        if "remove-cell" not in tags:
+            tags.append("remove-cell")
+    else:
+        cells.insert(0, want)
+
+
+def add_solution_bodies(cells) -> None:
+    """Give each bare ``{solution-start}`` directive the body :data:`SOLUTION_BODY`."""
+    for cell in cells:
+        if cell["cell_type"] != "markdown":
+            continue
+        m = SOLUTION_START_BARE.match(_source(cell))
+        if m:
+            _set_source(cell, f"```{{solution-start}}{m.group('head')}\n{SOLUTION_BODY}\n```")
+
+
+def transform_notebook(nb: dict, name: str, labels, authors, chapter: int | None = None) -> dict:
+    """The notebook ``nb`` (file ``name``, chapter number ``chapter``) with every rewrite applied, in place."""
+    set_equation_numbering(nb, chapter)
+    add_solution_bodies(nb["cells"])
     for cell in nb["cells"]:
         if cell["cell_type"] != "markdown":
             continue
@@ -189,13 +269,15 @@ def transform_markdown(text: str, name: str, labels, authors) -> str:
     return text
 
 
-def run(book: Path = BOOK, bib: Path = BIB, check: bool = False) -> list[str]:
-    """Rewrite (or, with ``check``, only list) the files of ``book`` that change."""
+def run(book: Path = BOOK, bib: Path = BIB, check: bool = False, toc: Path | None = None) -> list[str]:
+    """Rewrite (or, with ``check``, only list) the files of ``book`` that change (``toc``: its ``_toc.yml``)."""
     labels, authors = page_labels(book), bib_authors(bib)
+    toc = toc or (book.parent / "_toc.yml" if (book.parent / "_toc.yml").exists() else TOC)
+    numbers = chapter_numbers(toc)
     changed = []
     for path in sorted(book.glob("*.ipynb")):
         raw = path.read_text()
-        nb = transform_notebook(json.loads(raw), path.name, labels, authors)
+        nb = transform_notebook(json.loads(raw), path.name, labels, authors, numbers.get(path.name))
         new = nbformat.writes(nbformat.from_dict(nb)) + "\n"
         if json.loads(new) != json.loads(raw):
             changed.append(path.name)

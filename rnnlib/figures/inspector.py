@@ -66,6 +66,24 @@ def _limits(name, values, c_limit):
     return -1.0, 1.0, "RdBu_r"
 
 
+#: Height (inches) of one heatmap panel, of one labelled input channel (room for a
+#: "small" tick label with a gap) and of a panel's title, in :func:`inspector_figure`.
+PANEL_HEIGHT, CHANNEL_HEIGHT, TITLE_HEIGHT = 0.95, 0.17, 0.35
+
+
+def panel_heights(kind, *, n_channels=None):
+    """Heights (inches) of the panels of :func:`plot_gate_panels`, top to bottom.
+
+    ``n_channels`` (the number of labelled input channels, or None for no input
+    panel) makes the input panel tall enough for one readable label per channel.
+    """
+    kind = _check_kind(kind)
+    heights = [PANEL_HEIGHT] * len(PANELS[kind])
+    if n_channels is not None:
+        heights.insert(0, max(PANEL_HEIGHT, CHANNEL_HEIGHT * int(n_channels) + TITLE_HEIGHT))
+    return heights
+
+
 def plot_gate_panels(axes_or_fig, trace, kind, t=None, *, x=None, x_labels=None, c_limit=None):
     r"""Draw each gate and state of ``trace`` as a heatmap (time x unit), stacked on one time axis.
 
@@ -108,7 +126,9 @@ def plot_gate_panels(axes_or_fig, trace, kind, t=None, *, x=None, x_labels=None,
     if t is not None:
         t = _check_step(t, T)
     if isinstance(axes_or_fig, Figure):
-        axes = list(np.atleast_1d(axes_or_fig.subplots(len(names), 1, sharex=True)))
+        ratios = panel_heights(kind, n_channels=None if x is None else (x.shape[1] if x_labels is not None else 1))
+        axes = list(np.atleast_1d(axes_or_fig.subplots(len(names), 1, sharex=True,
+                                                       gridspec_kw={"height_ratios": ratios})))
     else:
         axes = list(np.ravel(axes_or_fig))
         if len(axes) < len(names):
@@ -159,8 +179,9 @@ def inspector_figure(kind, params, x, t=None, gate=None, bias_delta=0.0, *, stat
     """
     trace = inspect_gates(kind, params, x, state=state, gate=gate, bias_delta=bias_delta)
     x0 = (x if np.ndim(x) == 2 else np.asarray(x)[0]) if show_input else None
-    n = len(PANELS[kind]) + (x0 is not None)
-    fig = plt.figure(figsize=(width, 0.95 * n + 0.7), layout="constrained")
+    n_channels = None if x0 is None else (np.shape(x0)[1] if x_labels is not None else 1)
+    fig = plt.figure(figsize=(width, sum(panel_heights(kind, n_channels=n_channels)) + 0.7),
+                     layout="constrained")
     plot_gate_panels(fig, trace, kind, t, x=x0, x_labels=x_labels, c_limit=c_limit)
     title = []
     if gate is not None:
@@ -283,4 +304,5 @@ def gate_inspector_static(kind, params, x, *, gate=None, shifts=(-3, -2, -1, 0, 
 
 __all__ = ["PANELS", "GATES", "SIGMOID_GATES", "MEMORY", "PRESET_CHANNELS", "inspect_gates", "PresetSequence",
            "preset_sequence", "preset_params", "summarize_step", "plot_gate_panels", "inspector_figure",
-           "show_inspector", "gate_inspector", "gate_inspector_static"]
+           "show_inspector", "gate_inspector", "gate_inspector_static", "panel_heights", "PANEL_HEIGHT",
+           "CHANNEL_HEIGHT", "TITLE_HEIGHT"]

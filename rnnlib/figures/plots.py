@@ -183,3 +183,46 @@ def figure_to_png(fig, *, dpi=80, close=True) -> bytes:
     if close:
         plt.close(fig)
     return buf.getvalue()
+
+
+def _drawn_texts(fig):
+    """The non-empty Text artists ``fig`` draws: titles, axis labels, tick labels within the view, texts."""
+    texts = [fig._suptitle, *fig.texts]
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        if ax.get_legend() is not None:
+            texts += ax.get_legend().get_texts()
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            eps = 1e-9 * max(1.0, abs(hi - lo))
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if lo - eps <= tick.get_loc() <= hi + eps:
+                    texts += [tick.label1, tick.label2]
+    unique = {id(t): t for t in texts if t is not None}  # the suptitle is also in fig.texts
+    return [t for t in unique.values() if t.get_visible() and t.get_text().strip()]
+
+
+def text_overlaps(fig, *, tolerance=0.5):
+    """Pairs of texts of ``fig`` whose boxes overlap by more than ``tolerance`` pixels each way.
+
+    Draws the figure at its own dpi and compares the window extents of every drawn
+    text (titles, axis and tick labels within the view, colorbar ticks, legends,
+    free texts).
+
+    Returns
+    -------
+    list of (str, str)
+        The overlapping texts, in drawing order; empty when nothing overlaps.
+    """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure; got {type(fig).__name__}")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _drawn_texts(fig)]
+    found = []
+    for i, (text_a, a) in enumerate(boxes):
+        for text_b, b in boxes[i + 1:]:
+            if (min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance
+                    and min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance):
+                found.append((text_a, text_b))
+    return found
