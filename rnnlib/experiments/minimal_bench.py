@@ -22,11 +22,12 @@ import json
 import os
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from rnnlib.experiments.minimal_tasks import TaskConfig, task_table
+from rnnlib.experiments.minimal_tasks import MODELS, TaskConfig, task_table
 from rnnlib.experiments.timing import one_thread
 from rnnlib.layers import GRU
 from rnnlib.minimal import MinGRU
@@ -189,6 +190,8 @@ def main(argv=None):
                    help="sequence lengths of the torch thread comparison (4096 takes minutes per call)")
     p.add_argument("--steps", type=int, default=1200)
     p.add_argument("--task", choices=("selective", "adding", "both"), default="both")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="training seeds of the task table (rows are written after every run)")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -200,8 +203,22 @@ def main(argv=None):
         configs = {"selective": TaskConfig("selective", steps=args.steps, eval_size=256),
                    "adding": TaskConfig("adding", T=100, steps=args.steps, eval_size=256)}
         for task in (("selective", "adding") if args.task == "both" else (args.task,)):
-            res = {"environment": environment(), "rows": task_table(configs=[configs[task]])}
-            (out / f"minimal-tasks-{task}.json").write_text(json.dumps(res, indent=1))
+            tasks_for_seeds(configs[task], args.seeds, out / f"minimal-tasks-{task}.json")
+
+
+def tasks_for_seeds(cfg, seeds, path, models=None):
+    """The task table for ``cfg`` once per seed (seed-major), rewriting ``path`` after every run.
+
+    A run cut short leaves the seeds finished so far in the file. Returns the result dict
+    ``{"environment", "seeds", "rows"}``; every row's ``config`` names its seed.
+    """
+    res = {"environment": environment(), "seeds": list(seeds), "rows": []}
+    for seed in seeds:
+        one = replace(cfg, seed=seed)
+        for m in models or MODELS:
+            res["rows"] += task_table(models=(m,), configs=[one])
+            Path(path).write_text(json.dumps(res, indent=1))
+    return res
 
 
 if __name__ == "__main__":
