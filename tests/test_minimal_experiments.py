@@ -78,3 +78,13 @@ def test_thread_grid_and_load(tmp_path, monkeypatch):
 def test_html_table():
     html = minimal_bench.html_table("| a | b<c |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |")
     assert html.count("<tr>") == 3 and "<th>b&lt;c</th>" in html and "<td>4</td>" in html
+
+
+def test_tasks_for_seeds_writes_every_run_seed_major(tmp_path):
+    cfg = TaskConfig("adding", T=6, steps=2, eval_size=8, budget_hidden=4)
+    path = tmp_path / "tasks.json"
+    res = minimal_bench.tasks_for_seeds(cfg, [0, 3], path, models=("gru", "mingru-1"))
+    assert [(r["model"], r["config"]["seed"]) for r in res["rows"]] == [
+        ("gru", 0), ("mingru-1", 0), ("gru", 3), ("mingru-1", 3)]
+    assert json.loads(path.read_text()) == json.loads(json.dumps(res))
+    assert res["seeds"] == [0, 3] and cfg.seed == 0  # the config passed in is not changed

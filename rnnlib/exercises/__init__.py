@@ -8,9 +8,11 @@ naming the mistake when the output matches one of its catalogued
 
 * :mod:`rnnlib.exercises.ch1` - the simple recurrent layer;
 * :mod:`rnnlib.exercises.ch2` to :mod:`rnnlib.exercises.ch5` - the LSTM, the
-  GRU, remembering across time and the counting cell, and
-  :mod:`rnnlib.exercises.ch10`, :mod:`rnnlib.exercises.ch11` - performance and
-  PyTorch (imported on first use, ``exercises.ch2``).
+  GRU, remembering across time and the counting cell;
+* :mod:`rnnlib.exercises.ch6` to :mod:`rnnlib.exercises.ch9` - reading real
+  code, deeper layers, sequence to sequence, recurrence without the loop;
+* :mod:`rnnlib.exercises.ch10`, :mod:`rnnlib.exercises.ch11` - performance and
+  PyTorch (all imported on first use, ``exercises.ch2``).
 
 :mod:`rnnlib.exercises.student` writes the student edition of the chapters
 (``make student``) and :mod:`rnnlib.exercises.grade` grades submitted notebooks

@@ -9,7 +9,7 @@ forward passes of rnnlib's GRU and of a MinGRU by every method, the recurrence s
 alone, and the floors measured in the same round: the input matmul, a pass over the
 same bytes (``np.add(a, b, out=h)``: read two arrays, write one) and ``np.exp`` over
 the same elements. Times are the thread's CPU time (``time.thread_time``), minimum and
-median over ``repeats`` (default 3) interleaved rounds. :func:`thread_grid` times torch's log-space scan and loop with 1
+median over ``repeats`` (default 5) interleaved rounds. :func:`thread_grid` times torch's log-space scan and loop with 1
 and 2 threads (wall clock).
 
 Tasks: :func:`rnnlib.experiments.minimal_tasks.task_table`.
@@ -22,11 +22,12 @@ import json
 import os
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from rnnlib.experiments.minimal_tasks import TaskConfig, task_table
+from rnnlib.experiments.minimal_tasks import MODELS, TaskConfig, task_table
 from rnnlib.experiments.timing import one_thread
 from rnnlib.layers import GRU
 from rnnlib.minimal import MinGRU
@@ -180,15 +181,23 @@ def environment():
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
+TASK_STEPS = {"selective": 1500, "adding": 800}
+"""Adam updates per run of the chapter's task table (sized to finish in about an hour on a
+loaded 2-core machine, three seeds, the two tasks in parallel)."""
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--part", choices=("timing", "tasks", "all"), default="all")
     p.add_argument("--out", default="benchmarks")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--thread-T", type=int, nargs="+", default=[512],
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--thread-T", type=int, nargs="+", default=[512, 4096],
                    help="sequence lengths of the torch thread comparison (4096 takes minutes per call)")
-    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"Adam updates per run (default: {TASK_STEPS})")
     p.add_argument("--task", choices=("selective", "adding", "both"), default="both")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                   help="training seeds of the task table (rows are written after every run)")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -197,11 +206,26 @@ def main(argv=None):
                "threads": thread_grid(Ts=tuple(args.thread_T))}
         (out / "minimal-timing.json").write_text(json.dumps(res, indent=1))
     if args.part in ("tasks", "all"):
-        configs = {"selective": TaskConfig("selective", steps=args.steps, eval_size=256),
-                   "adding": TaskConfig("adding", T=100, steps=args.steps, eval_size=256)}
+        steps = {k: args.steps or v for k, v in TASK_STEPS.items()}
+        configs = {"selective": TaskConfig("selective", steps=steps["selective"], eval_size=256),
+                   "adding": TaskConfig("adding", T=100, steps=steps["adding"], eval_size=256)}
         for task in (("selective", "adding") if args.task == "both" else (args.task,)):
-            res = {"environment": environment(), "rows": task_table(configs=[configs[task]])}
-            (out / f"minimal-tasks-{task}.json").write_text(json.dumps(res, indent=1))
+            tasks_for_seeds(configs[task], args.seeds, out / f"minimal-tasks-{task}.json")
+
+
+def tasks_for_seeds(cfg, seeds, path, models=None):
+    """The task table for ``cfg`` once per seed (seed-major), rewriting ``path`` after every run.
+
+    A run cut short leaves the seeds finished so far in the file. Returns the result dict
+    ``{"environment", "seeds", "rows"}``; every row's ``config`` names its seed.
+    """
+    res = {"environment": environment(), "seeds": list(seeds), "rows": []}
+    for seed in seeds:
+        one = replace(cfg, seed=seed)
+        for m in models or MODELS:
+            res["rows"] += task_table(models=(m,), configs=[one])
+            Path(path).write_text(json.dumps(res, indent=1))
+    return res
 
 
 if __name__ == "__main__":
