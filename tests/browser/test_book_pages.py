@@ -127,11 +127,8 @@ def test_nothing_wider_than_its_box(browser, site, doc, width):  # noqa: F811
     assert clipped == [], f"{doc} at {width}px: display math clipped vertically: {clipped}"
 
 
-# Code and printed text (<pre>) scroll sideways when too wide. Known open defect
-# (issue 13 section 3): printed dicts and code lines of 84-88 characters are wider
-# than the text column, so this check is expected to fail until they are rewrapped.
-@pytest.mark.xfail(reason="open: printed dicts and 84-88-character code lines are wider "
-                          "than the text column (issue 13, section 3)", strict=False)
+# Code and printed text (<pre>) scroll sideways when too wide, hiding their end.
+# _static/book.css sizes code so an 88-character line fits and wraps printed output.
 @pytest.mark.parametrize("width", [1400, 1000])
 @pytest.mark.parametrize("doc", DOCS)
 def test_code_and_printed_text_fit(browser, site, doc, width):  # noqa: F811
