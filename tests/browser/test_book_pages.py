@@ -50,14 +50,7 @@ def first_load(browser, site, doc, width=1400):  # noqa: F811
     return page, context, sizes
 
 
-# Chapter 4 (no widgets) weighs 2.53 MB after its re-execution, 30 kB over the
-# 2.5 MB target: a known open defect (issue 13, section 5), not hidden.
-WEIGHT_DOCS = [pytest.param(d, marks=pytest.mark.xfail(
-    reason="open: chapter 4 weighs ~2.53 MB, over the 2.5 MB target", strict=False))
-    if d == "book/04_memory" else d for d in DOCS]
-
-
-@pytest.mark.parametrize("doc", WEIGHT_DOCS)
+@pytest.mark.parametrize("doc", DOCS)
 def test_page_weight(browser, site, doc):  # noqa: F811
     page, context, sizes = first_load(browser, site, doc)
     context.close()
