@@ -19,7 +19,11 @@ A page left with no widget view then loads neither the saved widget state nor
 the widget manager. After the build (``build-finished``) every PNG in
 ``_images/`` is stored as a palette PNG (a third of the size, same look), and
 the theme's ``fontawesome.js`` (1.5 MB of SVG icons the theme also draws from
-its web font) is no longer loaded: the icons come from the font alone. A small
+its web font) is no longer loaded: the icons come from the font alone. Nor, on
+any page but ``search.html``, are ``searchindex.js``, ``searchtools.js`` and
+``language_data.js`` (110 kB, growing with the book): the theme loads them on
+every page only for its search-as-you-type, which is off, so its search box
+goes to ``search.html``, which loads them itself. A small
 stylesheet (``_static/book-widgets.css``) lays out the sliders and gives display
 math room above, so superscripts are not clipped.
 
@@ -46,6 +50,7 @@ LIVE_MARKER = "(live widget:"
 LIVE_NOTE = ("Live in Jupyter: run the notebook (make lab) and its controls recompute this "
              "figure; the page shows it for the starting values.")
 FONTAWESOME_JS = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+SEARCH_JS = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools|_static/language_data|searchindex)\.js"></script>')
 
 SLIDER_JS = """
 (function () {
@@ -220,7 +225,8 @@ div.math mjx-container { padding-top: 0.35rem; }
 
 
 def compress_images(app, exception):
-    """build-finished: palette PNGs in _images/, and no fontawesome.js in the pages."""
+    """build-finished: palette PNGs in _images/; no fontawesome.js, nor search scripts
+    outside the search page (unless the theme's search-as-you-type is on)."""
     if exception is not None or app.builder.format != "html":
         return
     from PIL import Image
@@ -237,9 +243,12 @@ def compress_images(app, exception):
         pal.save(buf, format="PNG", optimize=True)
         if len(buf.getvalue()) < len(raw):
             path.write_bytes(buf.getvalue())
+    search_as_you_type = app.config.html_theme_options.get("search_as_you_type", False)
     for page in outdir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         new = FONTAWESOME_JS.sub("", text)
+        if not search_as_you_type and page != outdir / "search.html":
+            new = SEARCH_JS.sub("", new)
         if new != text:
             page.write_text(new, encoding="utf-8")
 

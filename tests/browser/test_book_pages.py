@@ -50,14 +50,7 @@ def first_load(browser, site, doc, width=1400):  # noqa: F811
     return page, context, sizes
 
 
-# Chapter 4 (no widgets) weighs 2.53 MB after its re-execution, 30 kB over the
-# 2.5 MB target: a known open defect (issue 13, section 5), not hidden.
-WEIGHT_DOCS = [pytest.param(d, marks=pytest.mark.xfail(
-    reason="open: chapter 4 weighs ~2.53 MB, over the 2.5 MB target", strict=False))
-    if d == "book/04_memory" else d for d in DOCS]
-
-
-@pytest.mark.parametrize("doc", WEIGHT_DOCS)
+@pytest.mark.parametrize("doc", DOCS)
 def test_page_weight(browser, site, doc):  # noqa: F811
     page, context, sizes = first_load(browser, site, doc)
     context.close()
@@ -127,11 +120,8 @@ def test_nothing_wider_than_its_box(browser, site, doc, width):  # noqa: F811
     assert clipped == [], f"{doc} at {width}px: display math clipped vertically: {clipped}"
 
 
-# Code and printed text (<pre>) scroll sideways when too wide. Known open defect
-# (issue 13 section 3): printed dicts and code lines of 84-88 characters are wider
-# than the text column, so this check is expected to fail until they are rewrapped.
-@pytest.mark.xfail(reason="open: printed dicts and 84-88-character code lines are wider "
-                          "than the text column (issue 13, section 3)", strict=False)
+# Code and printed text (<pre>) scroll sideways when too wide, hiding their end.
+# _static/book.css sizes code so an 88-character line fits and wraps printed output.
 @pytest.mark.parametrize("width", [1400, 1000])
 @pytest.mark.parametrize("doc", DOCS)
 def test_code_and_printed_text_fit(browser, site, doc, width):  # noqa: F811
